@@ -1,0 +1,2 @@
+#![no_std]
+pub use contracts_parachain_runtime::*;

@@ -1,0 +1,28 @@
+/**
+ * Where the dApp finds the chain and the contracts: VILO_CHAIN_URL and the deployment record named by
+ * VILO_DEPLOYMENT (written by scripts/deploy.ts). Server-only; the browser receives it from the layout.
+ */
+import { readFileSync } from 'node:fs';
+import { env } from '$env/dynamic/private';
+
+export interface ChainConfig {
+  chainUrl: string;
+  contracts: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function chainConfig(): ChainConfig {
+  const chainUrl = env.VILO_CHAIN_URL;
+  const file = env.VILO_DEPLOYMENT;
+  if (!chainUrl || !file) {
+    throw new ConfigError('VILO_CHAIN_URL and VILO_DEPLOYMENT must be set (npm run dev sets both)');
+  }
+  const deployment = JSON.parse(readFileSync(file, 'utf8')) as { contracts: Record<string, { address: string }> };
+  return {
+    chainUrl,
+    contracts: Object.fromEntries(Object.entries(deployment.contracts).map(([k, v]) => [k, v.address])),
+  };
+}

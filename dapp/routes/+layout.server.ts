@@ -1,0 +1,3 @@
+import { chainConfig } from '$lib/config.server';
+
+export const load = () => ({ config: chainConfig() });

@@ -1,0 +1,60 @@
+/**
+ * The main job (`npm run dev`): starts the local chain, deploys the contracts, builds and serves the
+ * dApp, and prints its URL. Ctrl-C stops the server and the chain.
+ *
+ * Usage: tsx scripts/dev.ts [--port 5173] [--help]
+ * Honours CONTRACTS_NODE_URL (use a running node) and VILO_SURI (deployer).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { startChain, freePort } from './chain/launch.ts';
+import { connect, signerFrom } from './lib/chain.ts';
+import { deployAll, writeDeployment } from './deploy.ts';
+import { ROOT } from './lib/toolchain.ts';
+
+const { values } = parseArgs({ options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+if (values.help) {
+  console.log('Usage: npm run dev [-- --port N]\nStarts the local chain, deploys, serves the dApp.');
+  process.exit(0);
+}
+
+const t0 = Date.now();
+const secs = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+const chain = await startChain();
+console.log(`[dev] ${chain.kind} chain ready at ${chain.url} (${secs()})`);
+
+let server: ReturnType<typeof spawn> | undefined;
+const shutdown = async (code = 0) => {
+  server?.kill('SIGTERM');
+  await chain.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+
+try {
+  const api = await connect(chain.url);
+  const deployment = await deployAll(api, await signerFrom(api, process.env.VILO_SURI), console.log);
+  await api.disconnect();
+  const file = writeDeployment(deployment);
+  console.log(`[dev] deployment written to ${file} (${secs()})`);
+
+  console.log('[dev] building the dApp (vite build) ...');
+  const build = spawnSync('vite', ['build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('vite build failed');
+
+  const port = values.port ? Number(values.port) : await freePort();
+  server = spawn('node', ['build/index.js'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VILO_CHAIN_URL: chain.url, VILO_DEPLOYMENT: file },
+  });
+  server.on('exit', (code) => {
+    console.error(`[dev] dApp server exited (${code})`);
+    void shutdown(code ?? 1);
+  });
+  console.log(`[dev] dApp ready: http://127.0.0.1:${port}/  (${secs()}; Ctrl-C stops)`);
+} catch (e) {
+  console.error(`[dev] ${(e as Error).name}: ${(e as Error).message}`);
+  await shutdown(1);
+}

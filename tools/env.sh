@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Shared environment for the project's shell tools. Source it; it sets nothing global beyond PATH
+# additions and a few VILO_* variables.
+#
+# Why a separate Rust: rustup here cannot add the wasm32 target or rust-src, so Wasm builds use
+# Debian's rustc-web/cargo-web 1.96 (in /usr/bin) with rust-web-src for -Zbuild-std. rustup's
+# stable stays first on PATH for host builds (cargo-contract itself, #[ink::test] unit tests).
+
+VILO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VILO_CACHE="${VILO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vilokanam}"
+VILO_BIN="$VILO_CACHE/bin"
+export VILO_ROOT VILO_CACHE VILO_BIN
+mkdir -p "$VILO_BIN"
+
+# Debian's Rust for wasm32 (see docs/toolchain.md).
+export VILO_WASM_CARGO=/usr/bin/cargo
+export VILO_WASM_RUSTC=/usr/bin/rustc
+
+# rustc's wasm32 target links with `rust-lld -flavor wasm`; Debian ships the linker as lld-22.
+if [ -x /usr/bin/lld-22 ] && [ ! -e "$VILO_BIN/rust-lld" ]; then
+  ln -sf /usr/bin/lld-22 "$VILO_BIN/rust-lld"
+fi
+case ":$PATH:" in *":$VILO_BIN:"*) ;; *) export PATH="$PATH:$VILO_BIN" ;; esac
+
+# step "label" cmd...  — runs a step and prints one line with its duration.
+step() {
+  local label="$1"; shift
+  local t0=$SECONDS
+  printf '[setup] %s ...\n' "$label"
+  if "$@"; then
+    printf '[setup] %s done in %ss\n' "$label" "$((SECONDS - t0))"
+  else
+    local rc=$?
+    printf '[setup] %s FAILED after %ss (exit %s)\n' "$label" "$((SECONDS - t0))" "$rc" >&2
+    return "$rc"
+  fi
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing; idempotent and cached. One line per step with its
+# duration. Run by `npm run dev` and `npm test` (through tools/test.sh / tools/start.sh); safe to rerun.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$VILO_ROOT"
+
+APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config)
+CARGO_CONTRACT_VERSION=5.0.3
+CARGO_CONTRACT_ROOT="$VILO_CACHE/cargo-contract-$CARGO_CONTRACT_VERSION"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+system_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then echo "[setup]   all present: ${APT_PACKAGES[*]}"; return; fi
+  echo "[setup]   installing: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+node_packages() {
+  # node_modules/.package-lock.json is npm's own record of the last install.
+  if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] &&
+     [ -x node_modules/.bin/node ]; then
+    echo "[setup]   node_modules up to date"; return
+  fi
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.package-lock.json
+  echo "[setup]   node $(node_modules/.bin/node --version) (from the npm package \"node\")"
+}
+
+cargo_contract() {
+  if [ -x "$CARGO_CONTRACT_ROOT/bin/cargo-contract" ]; then
+    echo "[setup]   $("$CARGO_CONTRACT_ROOT/bin/cargo-contract" contract --version) present"; return
+  fi
+  echo "[setup]   building cargo-contract $CARGO_CONTRACT_VERSION from crates.io (about 25 min on 2 cores)"
+  cargo install cargo-contract --version "$CARGO_CONTRACT_VERSION" --locked --quiet --root "$CARGO_CONTRACT_ROOT"
+}
+
+contracts() { node_modules/.bin/tsx scripts/build-contracts.ts; }
+bindings() { node_modules/.bin/tsx scripts/typechain.ts --if-changed; }
+
+step "system packages" system_packages
+step "node packages (npm ci)" node_packages
+step "cargo-contract $CARGO_CONTRACT_VERSION" cargo_contract
+step "contracts (release build when sources changed)" contracts
+step "bindings (typechain/)" bindings
