@@ -16,6 +16,7 @@ import type { WeightV2 } from '@polkadot/types/interfaces';
 import { randomAsHex } from '@polkadot/util-crypto';
 import { ROOT, artifacts } from './lib/toolchain.ts';
 import { connect, dispatchFailure, signAndWait, signerFrom } from './lib/chain.ts';
+import { PaymentHandlerContract } from '../typechain/index.ts';
 
 /** What to deploy, in order; `args` may use the addresses of contracts deployed before. */
 export interface PlanStep {
@@ -24,7 +25,21 @@ export interface PlanStep {
   args: (deployed: Record<string, string>) => unknown[];
 }
 
-export const DEPLOY_PLAN: PlanStep[] = [{ name: 'stream_registry', constructor: 'new', args: () => [] }];
+/** Platform fee the payment handler starts with, in basis points (the admin can change it). */
+const FEE_BPS = Number(process.env.VILO_PLATFORM_FEE_BPS ?? 0);
+
+export const DEPLOY_PLAN: PlanStep[] = [
+  { name: 'stream_registry', constructor: 'new', args: () => [] },
+  { name: 'pricing_engine', constructor: 'new', args: (d) => [d.stream_registry] },
+  { name: 'payment_handler', constructor: 'new', args: (d) => [d.pricing_engine, FEE_BPS] },
+  { name: 'tick_stream', constructor: 'new', args: (d) => [d.stream_registry, d.pricing_engine, d.payment_handler] },
+];
+
+/** Wiring after deployment: only tick_stream may charge escrow. */
+async function wire(api: ApiPromise, signer: KeyringPair, d: Record<string, string>) {
+  const payments = new PaymentHandlerContract(api, d.payment_handler);
+  await payments.tx.setTickStream(signer, d.tick_stream);
+}
 
 export interface DeployedContract {
   address: string;
@@ -86,6 +101,8 @@ export async function deployAll(api: ApiPromise, signer: KeyringPair, log: (line
     addresses[step.name] = c.address;
     log(`[deploy] ${step.name} at ${c.address} (${Date.now() - t0} ms)`);
   }
+  await wire(api, signer, addresses);
+  log('[deploy] wired: payment_handler accepts charges only from tick_stream');
   return {
     chain: (await api.rpc.system.chain()).toString(),
     genesisHash: api.genesisHash.toHex(),

@@ -115,17 +115,7 @@ function chopsticksCommand(port: number): [string, string[]] {
   if (!existsSync(CHAIN_SPEC)) {
     throw new ChainStartError(`missing ${CHAIN_SPEC}; regenerate it with tools/gen-chainspec.sh`);
   }
-  const bin = join(ROOT, 'node_modules/.bin/chopsticks');
-  return [
-    bin,
-    [
-      `--genesis=${CHAIN_SPEC}`,
-      `--port=${port}`,
-      '--host=127.0.0.1',
-      '--build-block-mode=Instant',
-      '--runtime-log-level=0',
-    ],
-  ];
+  return [join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'scripts/chain/chopsticks-server.ts'), CHAIN_SPEC, String(port)]];
 }
 
 async function contractsNodeCommand(bin: string, port: number): Promise<[string, string[]]> {

@@ -1,0 +1,50 @@
+/** Shared setup of the e2e tests: a connection, dev accounts and typed clients of the deployment. */
+import { inject } from 'vitest';
+import type { ApiPromise } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { connect } from '../../scripts/lib/chain.ts';
+import {
+  PaymentHandlerContract,
+  PricingEngineContract,
+  StreamRegistryContract,
+  TickStreamContract,
+} from '../../typechain/index.ts';
+
+export interface Env {
+  api: ApiPromise;
+  accounts: Record<'alice' | 'bob' | 'charlie' | 'dave' | 'eve' | 'ferdie', KeyringPair>;
+  registry: StreamRegistryContract;
+  pricing: PricingEngineContract;
+  payments: PaymentHandlerContract;
+  ticks: TickStreamContract;
+}
+
+export async function setupEnv(): Promise<Env> {
+  await cryptoWaitReady();
+  const api = await connect(inject('chainUrl'));
+  const d = inject('deployment').contracts;
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const dev = (n: string) => keyring.addFromUri(`//${n[0].toUpperCase()}${n.slice(1)}`);
+  return {
+    api,
+    accounts: {
+      alice: dev('alice'),
+      bob: dev('bob'),
+      charlie: dev('charlie'),
+      dave: dev('dave'),
+      eve: dev('eve'),
+      ferdie: dev('ferdie'),
+    },
+    registry: new StreamRegistryContract(api, d.stream_registry.address),
+    pricing: new PricingEngineContract(api, d.pricing_engine.address),
+    payments: new PaymentHandlerContract(api, d.payment_handler.address),
+    ticks: new TickStreamContract(api, d.tick_stream.address),
+  };
+}
+
+/** Free balance of an account, in plancks. */
+export async function freeBalance(api: ApiPromise, address: string): Promise<bigint> {
+  return (await api.query.system.account(address)).data.free.toBigInt();
+}
