@@ -100,8 +100,12 @@ export function generateContract(name: string, meta: Metadata): string {
     if (d.compact) return ts(d.compact.type);
     if (path === 'ink_primitives::types::AccountId') return 'string';
     if (path === 'ink_primitives::types::Hash') return 'Hex';
-    if (d.array) return types.get(d.array.type)?.def.primitive === 'u8' ? 'Hex' : `${ts(d.array.type)}[]`;
-    if (d.sequence) return types.get(d.sequence.type)?.def.primitive === 'u8' ? 'Hex' : `${ts(d.sequence.type)}[]`;
+    const list = (el: number) => {
+      const t = ts(el);
+      return t.includes('|') ? `(${t})[]` : `${t}[]`;
+    };
+    if (d.array) return types.get(d.array.type)?.def.primitive === 'u8' ? 'Hex' : list(d.array.type);
+    if (d.sequence) return types.get(d.sequence.type)?.def.primitive === 'u8' ? 'Hex' : list(d.sequence.type);
     if (d.tuple) return d.tuple.length === 0 ? 'null' : `[${d.tuple.map(ts).join(', ')}]`;
     if (d.variant && t.path?.[0] === 'Option') return `${ts(t.params![0].type!)} | null`;
     if (d.variant && t.path?.[0] === 'Result') return `{ ok: ${ts(t.params![0].type!)} } | { err: ${ts(t.params![1].type!)} }`;

@@ -17,6 +17,7 @@ import {
   BTreeMap,
   Bytes,
   Enum,
+  Null,
   Option,
   Result as CodecResult,
   Struct,
@@ -63,6 +64,8 @@ export interface TxResult<T, E extends DecodedEvent = DecodedEvent> {
   events: E[];
   gasRequired: { refTime: bigint; proofSize: bigint };
   storageDeposit: bigint;
+  /** Transaction fee the signer paid, in plancks. */
+  fee: bigint;
 }
 
 export interface QueryResult<T> {
@@ -110,7 +113,7 @@ export function plain(codec: Codec): unknown {
     return (codec as { toRawType(): string }).toRawType() === 'AccountId' ? codec.toString() : codec.toHex();
   }
   if (codec instanceof Enum) {
-    if (codec.isBasic) return { type: codec.type };
+    if (codec.isBasic || codec.value instanceof Null) return { type: codec.type };
     const inner = plain(codec.value);
     return inner !== null && typeof inner === 'object' && !Array.isArray(inner) && codec.value instanceof Struct
       ? { type: codec.type, ...(inner as object) }
@@ -234,6 +237,9 @@ export class InkContract {
           events: this.decodeEvents(result.events) as E[],
           gasRequired: dry.gasRequired,
           storageDeposit: dry.storageDeposit,
+          fee: result.events
+            .filter(({ event }) => this.api.events.transactionPayment?.TransactionFeePaid.is(event))
+            .reduce((sum, { event }) => sum + (event.data[1] as unknown as { toBigInt(): bigint }).toBigInt(), 0n),
         });
       })
         .then((u) => {

@@ -120,7 +120,7 @@ export class TickStreamContract extends InkContract {
     recordTicks: (caller: string, signed: SignedVoucher, opts?: QueryOptions): Promise<QueryResult<TickReceipt>> =>
       this.call(caller, 'recordTicks', [signed], opts, true),
     /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
-    recordTicksBatch: (caller: string, vouchers: SignedVoucher[], opts?: QueryOptions): Promise<QueryResult<{ ok: TickReceipt } | { err: TickStreamError }[]>> =>
+    recordTicksBatch: (caller: string, vouchers: SignedVoucher[], opts?: QueryOptions): Promise<QueryResult<({ ok: TickReceipt } | { err: TickStreamError })[]>> =>
       this.call(caller, 'recordTicksBatch', [vouchers], opts, true),
     /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
     leaveStream: (caller: string, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
@@ -160,7 +160,7 @@ export class TickStreamContract extends InkContract {
     recordTicks: (signer: Signer, signed: SignedVoucher, opts?: TxOptions): Promise<TxResult<TickReceipt, TickStreamEvent>> =>
       this.send(signer, 'recordTicks', [signed], opts, true),
     /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
-    recordTicksBatch: (signer: Signer, vouchers: SignedVoucher[], opts?: TxOptions): Promise<TxResult<{ ok: TickReceipt } | { err: TickStreamError }[], TickStreamEvent>> =>
+    recordTicksBatch: (signer: Signer, vouchers: SignedVoucher[], opts?: TxOptions): Promise<TxResult<({ ok: TickReceipt } | { err: TickStreamError })[], TickStreamEvent>> =>
       this.send(signer, 'recordTicksBatch', [vouchers], opts, true),
     /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
     leaveStream: (signer: Signer, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent>> =>

@@ -29,7 +29,7 @@
 #[ink::contract]
 pub mod tick_stream {
     use ink::env::hash::{Blake2x256, HashOutput};
-    use ink::prelude::vec::Vec;
+    use ink::prelude::{collections::BTreeMap, vec::Vec};
     use ink::storage::Mapping;
     use payment_handler::{Charge, PaymentHandlerRef};
     use pricing_engine::PricingEngineRef;
@@ -334,28 +334,38 @@ pub mod tick_stream {
                 return Err(Error::BatchTooLarge { max: MAX_BATCH });
             }
             let me = self.env().account_id();
-            // Check every voucher first; collect the charges for one call to the payment handler.
-            let mut checked: Vec<Result<(Session, u64)>> = Vec::with_capacity(vouchers.len());
+            // Check every voucher first and collect the charges for one call to the payment handler.
+            // Several vouchers of one session in a batch count from the highest one before them, so
+            // a batch can never pay a second twice.
+            let mut highest: BTreeMap<(StreamId, AccountId), u64> = BTreeMap::new();
+            let mut asked: Vec<Result<u64>> = Vec::with_capacity(vouchers.len());
             let mut charges = Vec::new();
             for signed in &vouchers {
                 let v = &signed.voucher;
+                let key = (v.stream_id, v.viewer);
                 let result = self
                     .sessions
-                    .get((v.stream_id, v.viewer))
+                    .get(key)
                     .ok_or(Error::NoSession { stream_id: v.stream_id, viewer: v.viewer })
-                    .and_then(|s| new_ticks(me, &s, signed).map(|n| (s, n)));
-                if let Ok((s, n)) = &result {
-                    if *n > 0 {
+                    .and_then(|mut s| {
+                        if let Some(h) = highest.get(&key) {
+                            s.ticks_settled = s.ticks_settled.max(*h);
+                        }
+                        new_ticks(me, &s, signed).map(|n| (s, n))
+                    });
+                asked.push(result.map(|(s, n)| {
+                    if n > 0 {
+                        highest.insert(key, v.cumulative_ticks);
                         charges.push(Charge {
                             viewer: v.viewer,
                             stream_id: v.stream_id,
                             creator: s.creator,
-                            ticks: *n,
+                            ticks: n,
                             rate_per_second: s.rate_per_second,
                         });
                     }
-                }
-                checked.push(result);
+                    n
+                }));
             }
             let mut settlements = if charges.is_empty() {
                 Vec::new()
@@ -365,16 +375,21 @@ pub mod tick_stream {
             }
             .into_iter();
 
-            // Effects, voucher by voucher, in the order the charges were made.
+            // Effects, voucher by voucher, in the order the charges were made, on the session as it
+            // stands after the vouchers before it.
             let now = self.env().block_timestamp();
             let mut receipts = Vec::with_capacity(vouchers.len());
-            for (signed, result) in vouchers.iter().zip(checked) {
-                let receipt = result.map(|(mut session, asked)| {
+            for (signed, result) in vouchers.iter().zip(asked) {
+                let receipt = result.map(|asked| {
                     if asked == 0 {
                         return TickReceipt::default();
                     }
                     let paid = settlements.next().unwrap_or_default();
                     let v = &signed.voucher;
+                    let Some(mut session) = self.sessions.get((v.stream_id, v.viewer)) else {
+                        // Ended by an earlier voucher of this batch (out of funds): nothing was paid.
+                        return TickReceipt { new_ticks: paid.ticks_paid, amount: paid.amount, session_ended: true };
+                    };
                     session.ticks_settled = session.ticks_settled.saturating_add(paid.ticks_paid);
                     session.last_activity_ms = now;
                     self.add_ticks(v.stream_id, v.viewer, paid.ticks_paid);
