@@ -40,7 +40,7 @@ try {
   console.log(`[dev] deployment written to ${file} (${secs()})`);
 
   console.log('[dev] building the dApp (vite build) ...');
-  const build = spawnSync('vite', ['build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  const build = spawnSync('vite', ['build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('vite build failed');
 
   const port = values.port ? Number(values.port) : await freePort();

@@ -41,11 +41,12 @@ cargo_contract() {
   cargo install cargo-contract --version "$CARGO_CONTRACT_VERSION" --locked --quiet --root "$CARGO_CONTRACT_ROOT"
 }
 
-contracts() { node_modules/.bin/tsx scripts/build-contracts.ts; }
-bindings() { node_modules/.bin/tsx scripts/typechain.ts --if-changed; }
+contracts() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" tsx scripts/build-contracts.ts; }
+# SvelteKit's generated types (.svelte-kit/), which tsconfig.json extends.
+kit_sync() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" svelte-kit sync; }
 
 step "system packages" system_packages
 step "node packages (npm ci)" node_packages
 step "cargo-contract $CARGO_CONTRACT_VERSION" cargo_contract
 step "contracts (release build when sources changed)" contracts
-step "bindings (typechain/)" bindings
+step "svelte-kit sync" kit_sync

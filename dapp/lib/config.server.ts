@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { env } from '$env/dynamic/private';
 
-export interface ChainConfig {
-  chainUrl: string;
-  contracts: Record<string, string>;
-}
+export type { ChainConfig };
+
+import type { ChainConfig } from './config.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
