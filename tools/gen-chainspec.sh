@@ -6,5 +6,6 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 bash "$VILO_ROOT/tools/build-runtime.sh"
 cd "$VILO_ROOT"
-step "raw chain spec" node_modules/.bin/tsx scripts/chain/gen-chainspec.ts \
+export PATH="$VILO_ROOT/node_modules/.bin:$PATH"  # Node 22
+step "raw chain spec" tsx scripts/chain/gen-chainspec.ts \
   "$VILO_CACHE/runtime/contracts_parachain_runtime.compact.compressed.wasm" chain/contracts-parachain.raw.json
