@@ -23,14 +23,18 @@ fi
 case ":$PATH:" in *":$VILO_BIN:"*) ;; *) export PATH="$PATH:$VILO_BIN" ;; esac
 
 # step "label" cmd...  — runs a step and prints one line with its duration.
+# The step runs in a subshell with `set -e` of its own: inside `if` or `||`, bash would ignore it.
 step() {
   local label="$1"; shift
-  local t0=$SECONDS
+  local t0=$SECONDS rc=0
   printf '[setup] %s ...\n' "$label"
-  if "$@"; then
+  set +e
+  ( set -e; "$@" )
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
     printf '[setup] %s done in %ss\n' "$label" "$((SECONDS - t0))"
   else
-    local rc=$?
     printf '[setup] %s FAILED after %ss (exit %s)\n' "$label" "$((SECONDS - t0))" "$rc" >&2
     return "$rc"
   fi

@@ -28,7 +28,10 @@ node_packages() {
      [ -x node_modules/.bin/node ]; then
     echo "[setup]   node_modules up to date"; return
   fi
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: npm 11 leaves rollup's optional platform packages out of the lockfile
+  # and then refuses `npm ci` ("Missing: @rollup/rollup-android-arm-eabi"); `npm install` follows the
+  # lockfile for everything it lists.
+  npm install --no-audit --no-fund --loglevel=error
   touch node_modules/.package-lock.json
   echo "[setup]   node $(node_modules/.bin/node --version) (from the npm package \"node\")"
 }
@@ -46,7 +49,7 @@ contracts() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" tsx scripts/build-contra
 kit_sync() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" svelte-kit sync; }
 
 step "system packages" system_packages
-step "node packages (npm ci)" node_packages
+step "node packages (npm install)" node_packages
 step "cargo-contract $CARGO_CONTRACT_VERSION" cargo_contract
 step "contracts (release build when sources changed)" contracts
 step "svelte-kit sync" kit_sync
