@@ -3,7 +3,10 @@
  * chain (or uses CONTRACTS_NODE_URL), deploys every contract, and hands the chain URL and the
  * deployment to the tests. The chain is stopped when the run ends.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { ROOT } from '../scripts/lib/toolchain.ts';
 import { buildContracts } from '../scripts/build-contracts.ts';
 import { startChain } from '../scripts/chain/launch.ts';
 import { connect, signerFrom } from '../scripts/lib/chain.ts';
@@ -13,6 +16,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     chainUrl: string;
     deployment: Deployment;
+    /** The deployment record on disk, for commands that read one (scripts/creator.ts). */
+    deploymentPath: string;
   }
 }
 
@@ -25,8 +30,12 @@ export default async function setup(project: TestProject) {
     const api = await connect(chain.url);
     const deployment = await deployAll(api, await signerFrom(api, process.env.VILO_SURI), console.log);
     await api.disconnect();
+    const deploymentPath = join(ROOT, 'test-results/deployment.json');
+    mkdirSync(dirname(deploymentPath), { recursive: true });
+    writeFileSync(deploymentPath, JSON.stringify(deployment, null, 2));
     project.provide('chainUrl', chain.url);
     project.provide('deployment', deployment);
+    project.provide('deploymentPath', deploymentPath);
   } catch (e) {
     await chain.stop();
     throw e;

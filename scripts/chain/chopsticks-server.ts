@@ -39,7 +39,10 @@ provider.send = async (method: string, params: unknown[], isCacheable?: boolean)
   }
 };
 
-const chain = await setup({ genesis: provider, buildBlockMode: BuildBlockMode.Instant, runtimeLogLevel: 0 });
+// Instant: a block per transaction (the default). Batch: pending transactions share a block, for
+// benchmarks that submit hundreds at once (VILO_BLOCK_MODE=Batch).
+const buildBlockMode = process.env.VILO_BLOCK_MODE === 'Batch' ? BuildBlockMode.Batch : BuildBlockMode.Instant;
+const chain = await setup({ genesis: provider, buildBlockMode, runtimeLogLevel: 0 });
 const { addr, close } = await createServer(handler({ chain }), Number(portArg), '127.0.0.1');
 console.log(`listening ${addr}`);
 

@@ -1,0 +1,65 @@
+/** Shared by the benchmarks: a fresh chain with the contracts deployed, typed clients, and a writer
+ *  that replaces one marked section of docs/benchmarks.md. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import type { ApiPromise } from '@polkadot/api';
+import { startChain, type Chain } from '../scripts/chain/launch.ts';
+import { connect } from '../scripts/lib/chain.ts';
+import { deployAll, type Deployment } from '../scripts/deploy.ts';
+import { buildContracts } from '../scripts/build-contracts.ts';
+import { ROOT } from '../scripts/lib/toolchain.ts';
+import { PaymentHandlerContract, PricingEngineContract, StreamRegistryContract, TickStreamContract } from '../typechain/index.ts';
+
+export interface Bench {
+  chain: Chain;
+  api: ApiPromise;
+  deployment: Deployment;
+  keyring: Keyring;
+  registry: StreamRegistryContract;
+  pricing: PricingEngineContract;
+  payments: PaymentHandlerContract;
+  ticks: TickStreamContract;
+  close(): Promise<void>;
+}
+
+export async function openBench(): Promise<Bench> {
+  buildContracts();
+  await cryptoWaitReady();
+  const chain = await startChain();
+  const api = await connect(chain.url);
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const deployment = await deployAll(api, keyring.addFromUri('//Alice'));
+  const d = deployment.contracts;
+  return {
+    chain,
+    api,
+    deployment,
+    keyring,
+    registry: new StreamRegistryContract(api, d.stream_registry.address),
+    pricing: new PricingEngineContract(api, d.pricing_engine.address),
+    payments: new PaymentHandlerContract(api, d.payment_handler.address),
+    ticks: new TickStreamContract(api, d.tick_stream.address),
+    close: async () => {
+      await api.disconnect();
+      await chain.stop();
+    },
+  };
+}
+
+/** Replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in docs/benchmarks.md. */
+export function writeSection(name: string, markdown: string): void {
+  const file = join(ROOT, 'docs/benchmarks.md');
+  const text = readFileSync(file, 'utf8');
+  const open = `<!-- bench:${name} -->`;
+  const close = `<!-- /bench:${name} -->`;
+  const i = text.indexOf(open);
+  const j = text.indexOf(close);
+  if (i < 0 || j < 0) throw new Error(`docs/benchmarks.md has no ${open} … ${close} section`);
+  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} on ${process.env.VILO_MACHINE ?? 'the 2-core project machine'}._`;
+  writeFileSync(file, `${text.slice(0, i + open.length)}\n${stamp}\n\n${markdown.trim()}\n${text.slice(j)}`);
+  console.log(`[bench] wrote section "${name}" of docs/benchmarks.md`);
+}
+
+export const fmt = (n: bigint | number) => n.toLocaleString('en-US');

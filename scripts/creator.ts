@@ -1,0 +1,182 @@
+/**
+ * Creator commands: create a stream with its pricing, change prices, go live or offline, list streams,
+ * show earnings, withdraw.
+ *
+ * Usage: npm run creator -- <command> [options]
+ *   create   --title T --category C [--description D] [--thumbnail CID] --rate R [pricing] [--live]
+ *   price    <stream-id> --rate R [pricing]       replace the stream's price plan
+ *   live     <stream-id> on|off
+ *   list     [--creator ADDRESS]                  streams of a creator (default: the signer)
+ *   earnings [<stream-id>…]                       unwithdrawn earnings (default: all the signer's streams)
+ *   withdraw <stream-id>                          pay a stream's earnings to the signer
+ * Pricing: --premium-rate R, --tier PRICE:DAYS (repeat, at most 3), --dynamic FLOOR:CEILING:STEP.
+ *   Rates are plancks per second; prices plancks (1 UNIT = 10^12 plancks).
+ * Common: --url ws://… (default $CONTRACTS_NODE_URL), --deployment FILE (default deployments/<chain>.json),
+ *   --json (machine-readable output), --help.
+ * Signer: $VILO_SURI (a secret URI); on a local chain //Alice by default, or --dev NAME (Bob, Charlie…).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ApiPromise } from '@polkadot/api';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { Keyring } from '@polkadot/keyring';
+import { connect, isDevChain, signerFrom } from './lib/chain.ts';
+import { deploymentFile, type Deployment } from './deploy.ts';
+import { ContractError, PaymentHandlerContract, PricingEngineContract, StreamRegistryContract } from '../typechain/index.ts';
+import type { PlanInput } from '../typechain/pricing_engine.ts';
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const DAY_MS = 86_400_000n;
+
+function bigintArg(name: string, value: string | undefined): bigint {
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number of plancks, got "${value}"`);
+  return BigInt(value);
+}
+
+function planFrom(v: Record<string, unknown>): PlanInput {
+  const tiers = ((v.tier as string[] | undefined) ?? []).map((t) => {
+    const m = /^(\d+):(\d+)$/.exec(t);
+    if (!m) throw new UsageError(`--tier must be PRICE:DAYS, got "${t}"`);
+    return { price: BigInt(m[1]), periodMs: BigInt(m[2]) * DAY_MS };
+  });
+  let dynamic: PlanInput['dynamic'] = null;
+  if (v.dynamic) {
+    const m = /^(\d+):(\d+):(\d+)$/.exec(v.dynamic as string);
+    if (!m) throw new UsageError(`--dynamic must be FLOOR:CEILING:STEP, got "${v.dynamic}"`);
+    dynamic = { floor: BigInt(m[1]), ceiling: BigInt(m[2]), stepPerViewer: BigInt(m[3]) };
+  }
+  return {
+    ratePerSecond: bigintArg('rate', v.rate as string | undefined),
+    premiumRatePerSecond: v['premium-rate'] ? bigintArg('premium-rate', v['premium-rate'] as string) : null,
+    tiers,
+    dynamic,
+  };
+}
+
+function streamId(s: string | undefined): bigint {
+  if (!s || !/^\d+$/.test(s)) throw new UsageError(`a stream id (a number) is required, got "${s ?? ''}"`);
+  return BigInt(s);
+}
+
+const json = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+
+async function signer(api: ApiPromise, dev: string | undefined): Promise<KeyringPair> {
+  if (dev) {
+    if (!(await isDevChain(api))) throw new UsageError('--dev accounts exist only on local chains; set VILO_SURI');
+    return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(`//${dev[0].toUpperCase()}${dev.slice(1).toLowerCase()}`);
+  }
+  return signerFrom(api, process.env.VILO_SURI);
+}
+
+async function main(argv: string[]): Promise<unknown> {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      deployment: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      dev: { type: 'string' },
+      title: { type: 'string' },
+      category: { type: 'string' },
+      description: { type: 'string' },
+      thumbnail: { type: 'string' },
+      rate: { type: 'string' },
+      'premium-rate': { type: 'string' },
+      tier: { type: 'string', multiple: true },
+      dynamic: { type: 'string' },
+      live: { type: 'boolean' },
+      creator: { type: 'string' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (v.help || !command) {
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0].replace(/^\/\*\*|^ \* ?/gm, '').trim());
+    return undefined;
+  }
+  const url = v.url ?? process.env.CONTRACTS_NODE_URL;
+  if (!url) throw new UsageError('no node URL: pass --url ws://… or set CONTRACTS_NODE_URL');
+  const api = await connect(url);
+  try {
+    const file = v.deployment ?? deploymentFile((await api.rpc.system.chain()).toString());
+    if (!existsSync(file)) throw new UsageError(`no deployment record at ${file}; deploy first (npm run deploy) or pass --deployment`);
+    const d = (JSON.parse(readFileSync(file, 'utf8')) as Deployment).contracts;
+    const registry = new StreamRegistryContract(api, d.stream_registry.address);
+    const pricing = new PricingEngineContract(api, d.pricing_engine.address);
+    const payments = new PaymentHandlerContract(api, d.payment_handler.address);
+    const me = await signer(api, v.dev);
+    const progress = (line: string) => {
+      if (!v.json) console.error(line);
+    };
+
+    switch (command) {
+      case 'create': {
+        const plan = planFrom(v);
+        if (!v.title || !v.category) throw new UsageError('create needs --title and --category');
+        progress('registering the stream …');
+        const details = { title: v.title, category: v.category, description: v.description ?? '', thumbnailCid: v.thumbnail ?? null };
+        const id = (await registry.tx.registerStream(me, details)).value;
+        progress(`stream ${id} registered; setting its price plan …`);
+        await pricing.tx.setPricePlan(me, id, plan);
+        if (v.live) {
+          progress('going live …');
+          await registry.tx.setLive(me, id, true);
+        }
+        return { streamId: id, live: !!v.live, plan };
+      }
+      case 'price': {
+        const id = streamId(rest[0]);
+        const plan = planFrom(v);
+        await pricing.tx.setPricePlan(me, id, plan);
+        return { streamId: id, plan };
+      }
+      case 'live': {
+        const id = streamId(rest[0]);
+        if (rest[1] !== 'on' && rest[1] !== 'off') throw new UsageError('live takes on or off');
+        await registry.tx.setLive(me, id, rest[1] === 'on');
+        return { streamId: id, live: rest[1] === 'on' };
+      }
+      case 'list': {
+        const creator = v.creator ?? me.address;
+        const streams = (await registry.query.streamsOf(me.address, creator, 0, 50)).value;
+        const rows = await Promise.all(
+          streams.map(async (s) => ({ ...s, plan: (await pricing.query.pricePlan(me.address, s.id)).value })),
+        );
+        return { creator, streams: rows };
+      }
+      case 'earnings': {
+        const ids = rest.length ? rest.map(streamId) : (await registry.query.streamsOf(me.address, me.address, 0, 50)).value.map((s) => s.id);
+        const rows = await Promise.all(ids.map(async (id) => ({ streamId: id, earnings: (await payments.query.earningsOf(me.address, id)).value })));
+        return { earnings: rows, total: rows.reduce((a, r) => a + r.earnings, 0n) };
+      }
+      case 'withdraw': {
+        const id = streamId(rest[0]);
+        const r = await payments.tx.withdrawEarnings(me, id);
+        return { streamId: id, withdrawn: r.value, fee: r.fee, blockHash: r.blockHash };
+      }
+      default:
+        throw new UsageError(`unknown command "${command}" (create, price, live, list, earnings, withdraw; --help)`);
+    }
+  } finally {
+    await api.disconnect();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const asJson = process.argv.includes('--json');
+  main(process.argv.slice(2))
+    .then((out) => {
+      if (out !== undefined) console.log(asJson ? json(out) : json(out).replace(/"(\w+)":/g, '$1:'));
+    })
+    .catch((e: Error) => {
+      const message = e instanceof ContractError ? `${e.message} [${e.error.type}]` : e.message;
+      if (asJson) console.log(json({ error: { name: e.name, message, ...(e instanceof ContractError ? { type: e.error.type } : {}) } }));
+      else console.error(`error: ${message}`);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    });
+}

@@ -1,0 +1,47 @@
+/** The creator commands (scripts/creator.ts) against the local chain, as a creator would run them. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { inject, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const cli = async (...args: string[]) => {
+  try {
+    const { stdout } = await run('tsx', ['scripts/creator.ts', ...args, '--url', inject('chainUrl'), '--deployment', inject('deploymentPath'), '--json'], { env: { ...process.env, VILO_SURI: '' } });
+    return { code: 0, out: JSON.parse(stdout) };
+  } catch (e) {
+    const err = e as { code: number; stdout: string };
+    return { code: err.code, out: JSON.parse(err.stdout) };
+  }
+};
+
+describe('creator commands', () => {
+  it('create a priced live stream, list it, reprice it, and see its earnings', async () => {
+    const created = await cli('create', '--dev', 'ferdie', '--title', 'CLI stream', '--category', 'music', '--rate', '2000000', '--tier', '5000000000:30', '--live');
+    expect(created.code).toBe(0);
+    const id = created.out.streamId as string;
+    expect(created.out.live).toBe(true);
+
+    const listed = await cli('list', '--dev', 'ferdie');
+    const row = listed.out.streams.find((s: { id: string }) => s.id === id);
+    expect(row).toMatchObject({ title: 'CLI stream', live: true, plan: { ratePerSecond: '2000000', tiers: [{ price: '5000000000', periodMs: String(30n * 86_400_000n) }] } });
+
+    expect((await cli('price', id, '--dev', 'ferdie', '--rate', '3000000')).code).toBe(0);
+    expect((await cli('list', '--dev', 'ferdie')).out.streams.find((s: { id: string }) => s.id === id).plan.ratePerSecond).toBe('3000000');
+
+    const earnings = await cli('earnings', id, '--dev', 'ferdie');
+    expect(earnings.out).toEqual({ earnings: [{ streamId: id, earnings: '0' }], total: '0' });
+  });
+
+  it('explains a refused withdrawal by the contract error, with a non-zero exit', async () => {
+    const created = await cli('create', '--dev', 'ferdie', '--title', 'Empty', '--category', 'talk', '--rate', '1');
+    const res = await cli('withdraw', created.out.streamId, '--dev', 'eve');
+    expect(res.code).toBe(1);
+    expect(res.out.error).toMatchObject({ name: 'ContractError', type: 'NotCreator' });
+  });
+
+  it('rejects bad input with a clear message and exit code 2, sending nothing', async () => {
+    const res = await cli('create', '--dev', 'ferdie', '--title', 'x', '--category', 'y', '--rate', 'ten');
+    expect(res.code).toBe(2);
+    expect(res.out.error.message).toBe('--rate must be a whole number of plancks, got "ten"');
+  });
+});
