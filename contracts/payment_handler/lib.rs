@@ -12,7 +12,7 @@
 //! ## Invariants (checked by the property test in tests.rs and after every e2e operation)
 //! - Conservation: `balance(self) = Σ_v escrow[v] + Σ_s earnings[s] + fees`
 //!   (`total_escrow` and `total_earnings` are those sums, kept in step by the only functions that move
-//!   money: [`credit_escrow`], [`debit_escrow`], [`credit_earnings`]).
+//!   money: `credit_escrow`, `debit_escrow`, `book_earnings`).
 //! - No debt: `settle` charges `min(ticks, ⌊escrow / rate⌋) × rate ≤ escrow`.
 //! - `fee = ⌊amount × fee_bps / 10 000⌋`, `fee_bps ≤ MAX_FEE_BPS`.
 //!
@@ -22,13 +22,13 @@
 
 #[ink::contract]
 pub mod payment_handler {
-    use ink::prelude::vec::Vec;
+    use ink::prelude::{collections::BTreeMap, vec::Vec};
     use ink::storage::Mapping;
     use pricing_engine::PricingEngineRef;
     use stream_registry::StreamId;
 
-    /// Most charges one `settle_many` call takes.
-    pub const MAX_BATCH: u32 = 1_000;
+    /// Most charges one `settle_many` call takes (its input and output must fit ink!'s 16 KiB buffer).
+    pub const MAX_BATCH: u32 = 128;
     /// Highest platform fee: 1 000 basis points = 10 %.
     pub const MAX_FEE_BPS: u16 = 1_000;
     const BPS_DENOMINATOR: Balance = 10_000;
@@ -296,14 +296,14 @@ pub mod payment_handler {
         /// Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`].
         #[ink(message)]
         pub fn settle(&mut self, charge: Charge) -> Result<Settlement> {
-            self.only_tick_stream()?;
-            self.settle_one(&charge)
+            self.settle_many(ink::prelude::vec![charge])?.pop().ok_or(Error::Overflow)
         }
 
         /// Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks,
         /// never more than their escrow holds, and credits the creator's earnings minus the fee.
         /// Nothing is charged while a viewer has a live subscription to the stream. One call settles a
-        /// whole batch so that tick_stream pays for one cross-contract call, not one per viewer.
+        /// whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and
+        /// each stream's earnings are written once per batch, not once per viewer.
         ///
         /// Requirements: the caller is the wired tick_stream contract (which has checked the vouchers);
         /// at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money.
@@ -313,7 +313,21 @@ pub mod payment_handler {
             if charges.len() > MAX_BATCH as usize {
                 return Err(Error::BatchTooLarge { max: MAX_BATCH });
             }
-            charges.iter().map(|c| self.settle_one(c)).collect()
+            // (creator, net earnings, fee) per stream, booked after the loop.
+            let mut per_stream: BTreeMap<StreamId, (AccountId, Balance, Balance)> = BTreeMap::new();
+            let mut out = Vec::with_capacity(charges.len());
+            for c in &charges {
+                let s = self.charge_escrow(c)?;
+                let entry = per_stream.entry(c.stream_id).or_insert((c.creator, 0, 0));
+                entry.1 = entry.1.checked_add(s.amount.checked_sub(s.fee).ok_or(Error::Overflow)?).ok_or(Error::Overflow)?;
+                entry.2 = entry.2.checked_add(s.fee).ok_or(Error::Overflow)?;
+                out.push(s);
+            }
+            for (stream_id, (creator, net, fee)) in per_stream {
+                self.stream_creator.insert(stream_id, &creator);
+                self.book_earnings(stream_id, net, fee)?;
+            }
+            Ok(out)
         }
 
         /// Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, paid with
@@ -458,14 +472,14 @@ pub mod payment_handler {
             Ok(())
         }
 
-        /// Check / Effect of one charge (no interaction: money stays in this contract).
-        fn settle_one(&mut self, c: &Charge) -> Result<Settlement> {
-            self.stream_creator.insert(c.stream_id, &c.creator);
-            if self.has_subscription(c.viewer, c.stream_id) {
-                return Ok(Settlement { ticks_paid: c.ticks, subscribed: true, ..Default::default() });
-            }
+        /// Check / Effect of one charge on the viewer's escrow (no interaction: the money stays in
+        /// this contract). Earnings are booked by the caller, once per stream.
+        fn charge_escrow(&mut self, c: &Charge) -> Result<Settlement> {
             if c.rate_per_second == 0 || c.ticks == 0 {
                 return Ok(Settlement { ticks_paid: c.ticks, ..Default::default() });
+            }
+            if self.has_subscription(c.viewer, c.stream_id) {
+                return Ok(Settlement { ticks_paid: c.ticks, subscribed: true, ..Default::default() });
             }
             // Check: pay only for the whole seconds the escrow covers.
             let escrow = self.escrow_of(c.viewer);
@@ -479,7 +493,7 @@ pub mod payment_handler {
             }
             // Effect.
             self.debit_escrow(c.viewer, amount)?;
-            let fee = self.credit_earnings(c.stream_id, amount)?;
+            let fee = self.fee_on(amount)?;
             self.env().emit_event(Charged { viewer: c.viewer, stream_id: c.stream_id, ticks: ticks_paid, amount, fee });
             Ok(Settlement { ticks_paid, amount, fee, subscribed: false })
         }
@@ -525,18 +539,31 @@ pub mod payment_handler {
             Ok(())
         }
 
-        /// The one place earnings grow: `amount` minus the fee, which goes to `fees`. Returns the fee.
-        fn credit_earnings(&mut self, stream_id: StreamId, amount: Balance) -> Result<Balance> {
-            let fee = amount
+        /// `⌊amount × fee_bps / 10 000⌋`, in plancks.
+        fn fee_on(&self, amount: Balance) -> Result<Balance> {
+            amount
                 .checked_mul(Balance::from(self.fee_bps))
                 .and_then(|x| x.checked_div(BPS_DENOMINATOR))
-                .ok_or(Error::Overflow)?;
-            let net = amount.checked_sub(fee).ok_or(Error::Overflow)?;
+                .ok_or(Error::Overflow)
+        }
+
+        /// Credits `amount` minus the fee to a stream's earnings and the fee to `fees`. Returns the fee.
+        fn credit_earnings(&mut self, stream_id: StreamId, amount: Balance) -> Result<Balance> {
+            let fee = self.fee_on(amount)?;
+            self.book_earnings(stream_id, amount.checked_sub(fee).ok_or(Error::Overflow)?, fee)?;
+            Ok(fee)
+        }
+
+        /// The one place earnings and fees grow.
+        fn book_earnings(&mut self, stream_id: StreamId, net: Balance, fee: Balance) -> Result<()> {
+            if net == 0 && fee == 0 {
+                return Ok(());
+            }
             let new = self.earnings_of(stream_id).checked_add(net).ok_or(Error::Overflow)?;
             self.total_earnings = self.total_earnings.checked_add(net).ok_or(Error::Overflow)?;
             self.fees = self.fees.checked_add(fee).ok_or(Error::Overflow)?;
             self.earnings.insert(stream_id, &new);
-            Ok(fee)
+            Ok(())
         }
     }
 }

@@ -37,8 +37,9 @@ pub mod tick_stream {
 
     /// Domain tag in every voucher payload, so a voucher signature means nothing to other protocols.
     pub const VOUCHER_DOMAIN: [u8; 16] = *b"vilokanam:tick:1";
-    /// Most vouchers one `record_ticks_batch` call takes.
-    pub const MAX_BATCH: u32 = 1_000;
+    /// Most vouchers one `record_ticks_batch` call takes: 128 signed vouchers (121 bytes each) fit
+    /// ink!'s 16 KiB input buffer.
+    pub const MAX_BATCH: u32 = 128;
     /// A session with no settlement for this long may be ended by anyone, in milliseconds.
     pub const IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
 
@@ -224,7 +225,8 @@ pub mod tick_stream {
         live_viewers: Mapping<StreamId, u32>,
         /// Settled seconds per stream, all sessions.
         stream_ticks: Mapping<StreamId, u64>,
-        /// Settled seconds per (stream, viewer), all sessions.
+        /// Settled seconds per (stream, viewer) of ended sessions (the open session's count is added
+        /// on read, so settlement does not touch this).
         viewer_ticks: Mapping<(StreamId, AccountId), u64>,
     }
 
@@ -334,38 +336,38 @@ pub mod tick_stream {
                 return Err(Error::BatchTooLarge { max: MAX_BATCH });
             }
             let me = self.env().account_id();
-            // Check every voucher first and collect the charges for one call to the payment handler.
-            // Several vouchers of one session in a batch count from the highest one before them, so
-            // a batch can never pay a second twice.
-            let mut highest: BTreeMap<(StreamId, AccountId), u64> = BTreeMap::new();
+            // Check every voucher against the session as it stands after the vouchers before it in
+            // this batch (so a batch never pays a second twice), and collect the charges for one
+            // call to the payment handler. Sessions are read once and written once per batch.
+            let mut working: BTreeMap<(StreamId, AccountId), Session> = BTreeMap::new();
             let mut asked: Vec<Result<u64>> = Vec::with_capacity(vouchers.len());
             let mut charges = Vec::new();
             for signed in &vouchers {
                 let v = &signed.voucher;
                 let key = (v.stream_id, v.viewer);
-                let result = self
-                    .sessions
-                    .get(key)
+                let session = match working.get(&key) {
+                    Some(s) => Some(s.clone()),
+                    None => self.sessions.get(key),
+                };
+                let result = session
                     .ok_or(Error::NoSession { stream_id: v.stream_id, viewer: v.viewer })
                     .and_then(|mut s| {
-                        if let Some(h) = highest.get(&key) {
-                            s.ticks_settled = s.ticks_settled.max(*h);
+                        let n = new_ticks(me, &s, signed)?;
+                        if n > 0 {
+                            charges.push(Charge {
+                                viewer: v.viewer,
+                                stream_id: v.stream_id,
+                                creator: s.creator,
+                                ticks: n,
+                                rate_per_second: s.rate_per_second,
+                            });
+                            // Provisionally settled; corrected below by what was actually paid.
+                            s.ticks_settled = v.cumulative_ticks;
                         }
-                        new_ticks(me, &s, signed).map(|n| (s, n))
+                        working.insert(key, s);
+                        Ok(n)
                     });
-                asked.push(result.map(|(s, n)| {
-                    if n > 0 {
-                        highest.insert(key, v.cumulative_ticks);
-                        charges.push(Charge {
-                            viewer: v.viewer,
-                            stream_id: v.stream_id,
-                            creator: s.creator,
-                            ticks: n,
-                            rate_per_second: s.rate_per_second,
-                        });
-                    }
-                    n
-                }));
+                asked.push(result);
             }
             let mut settlements = if charges.is_empty() {
                 Vec::new()
@@ -375,9 +377,10 @@ pub mod tick_stream {
             }
             .into_iter();
 
-            // Effects, voucher by voucher, in the order the charges were made, on the session as it
-            // stands after the vouchers before it.
+            // Effects, in the order the charges were made, on fresh copies of the sessions.
             let now = self.env().block_timestamp();
+            let mut sessions: BTreeMap<(StreamId, AccountId), Option<Session>> = BTreeMap::new();
+            let mut per_stream: BTreeMap<StreamId, u64> = BTreeMap::new();
             let mut receipts = Vec::with_capacity(vouchers.len());
             for (signed, result) in vouchers.iter().zip(asked) {
                 let receipt = result.map(|asked| {
@@ -386,13 +389,19 @@ pub mod tick_stream {
                     }
                     let paid = settlements.next().unwrap_or_default();
                     let v = &signed.voucher;
-                    let Some(mut session) = self.sessions.get((v.stream_id, v.viewer)) else {
+                    let key = (v.stream_id, v.viewer);
+                    let current = match sessions.get(&key) {
+                        Some(s) => s.clone(),
+                        None => self.sessions.get(key),
+                    };
+                    let Some(mut session) = current else {
                         // Ended by an earlier voucher of this batch (out of funds): nothing was paid.
                         return TickReceipt { new_ticks: paid.ticks_paid, amount: paid.amount, session_ended: true };
                     };
                     session.ticks_settled = session.ticks_settled.saturating_add(paid.ticks_paid);
                     session.last_activity_ms = now;
-                    self.add_ticks(v.stream_id, v.viewer, paid.ticks_paid);
+                    let total = per_stream.entry(v.stream_id).or_insert(0);
+                    *total = total.saturating_add(paid.ticks_paid);
                     self.env().emit_event(TicksRecorded {
                         stream_id: v.stream_id,
                         viewer: v.viewer,
@@ -404,12 +413,22 @@ pub mod tick_stream {
                     let out_of_funds = paid.ticks_paid < asked;
                     if out_of_funds {
                         self.end_session(v.stream_id, v.viewer, &session, EndReason::OutOfFunds);
+                        sessions.insert(key, None);
                     } else {
-                        self.sessions.insert((v.stream_id, v.viewer), &session);
+                        sessions.insert(key, Some(session));
                     }
                     TickReceipt { new_ticks: paid.ticks_paid, amount: paid.amount, session_ended: out_of_funds }
                 });
                 receipts.push(receipt);
+            }
+            for (key, session) in sessions {
+                if let Some(session) = session {
+                    self.sessions.insert(key, &session);
+                }
+            }
+            for (stream_id, ticks) in per_stream {
+                let total = self.stream_ticks(stream_id).saturating_add(ticks);
+                self.stream_ticks.insert(stream_id, &total);
             }
             Ok(receipts)
         }
@@ -479,7 +498,8 @@ pub mod tick_stream {
         /// Settled seconds of one viewer on a stream, all sessions.
         #[ink(message)]
         pub fn viewer_ticks(&self, stream_id: StreamId, viewer: AccountId) -> u64 {
-            self.viewer_ticks.get((stream_id, viewer)).unwrap_or(0)
+            let open = self.sessions.get((stream_id, viewer)).map_or(0, |s| s.ticks_settled);
+            self.viewer_ticks.get((stream_id, viewer)).unwrap_or(0).saturating_add(open)
         }
 
         /// What `seconds` more cost `viewer` on `stream_id`: at their locked rate when they have a
@@ -510,16 +530,11 @@ pub mod tick_stream {
             (self.registry, self.pricing, self.payments)
         }
 
-        fn add_ticks(&mut self, stream_id: StreamId, viewer: AccountId, ticks: u64) {
-            // Statistics only; saturating so that they can never block a settlement.
-            let s = self.stream_ticks(stream_id).saturating_add(ticks);
-            self.stream_ticks.insert(stream_id, &s);
-            let v = self.viewer_ticks(stream_id, viewer).saturating_add(ticks);
-            self.viewer_ticks.insert((stream_id, viewer), &v);
-        }
-
         fn end_session(&mut self, stream_id: StreamId, viewer: AccountId, session: &Session, reason: EndReason) {
             self.sessions.remove((stream_id, viewer));
+            // Statistics only; saturating so that they can never block ending a session.
+            let ticks = self.viewer_ticks.get((stream_id, viewer)).unwrap_or(0).saturating_add(session.ticks_settled);
+            self.viewer_ticks.insert((stream_id, viewer), &ticks);
             let left = self.live_viewers(stream_id).saturating_sub(1);
             if left == 0 {
                 self.live_viewers.remove(stream_id);
