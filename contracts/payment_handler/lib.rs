@@ -27,8 +27,8 @@ pub mod payment_handler {
     use pricing_engine::PricingEngineRef;
     use stream_registry::StreamId;
 
-    /// Most charges one `settle_many` call takes (its input and output must fit ink!'s 16 KiB buffer).
-    pub const MAX_BATCH: u32 = 128;
+    /// Most charges one `settle_many` call takes: tick_stream's batch limit.
+    pub const MAX_BATCH: u32 = 100;
     /// Highest platform fee: 1 000 basis points = 10 %.
     pub const MAX_FEE_BPS: u16 = 1_000;
     const BPS_DENOMINATOR: Balance = 10_000;

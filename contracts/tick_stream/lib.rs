@@ -37,9 +37,10 @@ pub mod tick_stream {
 
     /// Domain tag in every voucher payload, so a voucher signature means nothing to other protocols.
     pub const VOUCHER_DOMAIN: [u8; 16] = *b"vilokanam:tick:1";
-    /// Most vouchers one `record_ticks_batch` call takes: 128 signed vouchers (121 bytes each) fit
-    /// ink!'s 16 KiB input buffer.
-    pub const MAX_BATCH: u32 = 128;
+    /// Most vouchers one `record_ticks_batch` call takes. The call's input (121 bytes per voucher)
+    /// and the charges it forwards share ink!'s 16 KiB static buffer; 128 no longer fit
+    /// (`OutputBufferTooSmall`, measured in benches/batch.ts), 100 do.
+    pub const MAX_BATCH: u32 = 100;
     /// A session with no settlement for this long may be ended by anyone, in milliseconds.
     pub const IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
 

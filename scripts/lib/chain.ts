@@ -85,7 +85,9 @@ export function dispatchFailure(api: ApiPromise, err: DispatchError): ExtrinsicF
 export function signAndWait(api: ApiPromise, tx: SubmittableExtrinsic<'promise'>, signer: KeyringPair): Promise<Included> {
   return new Promise((ok, fail) => {
     let unsub: (() => void) | undefined;
-    tx.signAndSend(signer, { nonce: -1 }, (result) => {
+    // Immortal (era 0): a mortal era names a recent block hash, and right after chopsticks starts the
+    // client's idea of that block can be one the chain has already replaced (seen: badProof).
+    tx.signAndSend(signer, { nonce: -1, era: 0 }, (result) => {
       if (result.isError) {
         unsub?.();
         fail(new ExtrinsicFailedError('pool', result.status.type, 'the transaction was dropped or invalid'));
