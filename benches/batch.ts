@@ -120,7 +120,8 @@ ${rows.join('\n')}
 
 Most viewers one extrinsic can settle at the per-viewer cost of the largest K: about
 ${fmt(fitsRef < fitsProof ? fitsRef : fitsProof)} (ref_time allows ${fmt(fitsRef)}, proof_size allows ${fmt(fitsProof)};
-\`MAX_BATCH\` in the contracts is 1,000).`,
+\`MAX_BATCH\` in the contracts is 100: 128 vouchers already overflow ink!'s 16 KiB static buffer, and a
+1,000-voucher call (121 KB of input) traps reading its input, so a relay splits large sets into calls of ≤ 100).`,
   );
 
   // Fee overhead of a one-hour session.
