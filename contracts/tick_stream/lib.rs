@@ -340,34 +340,39 @@ pub mod tick_stream {
             // Check every voucher against the session as it stands after the vouchers before it in
             // this batch (so a batch never pays a second twice), and collect the charges for one
             // call to the payment handler. Sessions are read once and written once per batch.
-            let mut working: BTreeMap<(StreamId, AccountId), Session> = BTreeMap::new();
+            // Per session in this batch: the session as stored, and the highest count charged so far.
+            let mut seen: BTreeMap<(StreamId, AccountId), (Session, u64)> = BTreeMap::new();
             let mut asked: Vec<Result<u64>> = Vec::with_capacity(vouchers.len());
             let mut charges = Vec::new();
             for signed in &vouchers {
                 let v = &signed.voucher;
                 let key = (v.stream_id, v.viewer);
-                let session = match working.get(&key) {
-                    Some(s) => Some(s.clone()),
-                    None => self.sessions.get(key),
+                if !seen.contains_key(&key) {
+                    if let Some(stored) = self.sessions.get(key) {
+                        let settled = stored.ticks_settled;
+                        seen.insert(key, (stored, settled));
+                    }
+                }
+                let result = match seen.get_mut(&key) {
+                    None => Err(Error::NoSession { stream_id: v.stream_id, viewer: v.viewer }),
+                    Some((stored, highest)) => {
+                        let mut s = stored.clone();
+                        s.ticks_settled = *highest;
+                        new_ticks(me, &s, signed).map(|n| {
+                            if n > 0 {
+                                charges.push(Charge {
+                                    viewer: v.viewer,
+                                    stream_id: v.stream_id,
+                                    creator: s.creator,
+                                    ticks: n,
+                                    rate_per_second: s.rate_per_second,
+                                });
+                                *highest = v.cumulative_ticks;
+                            }
+                            n
+                        })
+                    }
                 };
-                let result = session
-                    .ok_or(Error::NoSession { stream_id: v.stream_id, viewer: v.viewer })
-                    .and_then(|mut s| {
-                        let n = new_ticks(me, &s, signed)?;
-                        if n > 0 {
-                            charges.push(Charge {
-                                viewer: v.viewer,
-                                stream_id: v.stream_id,
-                                creator: s.creator,
-                                ticks: n,
-                                rate_per_second: s.rate_per_second,
-                            });
-                            // Provisionally settled; corrected below by what was actually paid.
-                            s.ticks_settled = v.cumulative_ticks;
-                        }
-                        working.insert(key, s);
-                        Ok(n)
-                    });
                 asked.push(result);
             }
             let mut settlements = if charges.is_empty() {
@@ -378,7 +383,7 @@ pub mod tick_stream {
             }
             .into_iter();
 
-            // Effects, in the order the charges were made, on fresh copies of the sessions.
+            // Effects, in the order the charges were made, on the sessions as stored (read above).
             let now = self.env().block_timestamp();
             let mut sessions: BTreeMap<(StreamId, AccountId), Option<Session>> = BTreeMap::new();
             let mut per_stream: BTreeMap<StreamId, u64> = BTreeMap::new();
@@ -393,7 +398,7 @@ pub mod tick_stream {
                     let key = (v.stream_id, v.viewer);
                     let current = match sessions.get(&key) {
                         Some(s) => s.clone(),
-                        None => self.sessions.get(key),
+                        None => seen.get(&key).map(|(stored, _)| stored.clone()),
                     };
                     let Some(mut session) = current else {
                         // Ended by an earlier voucher of this batch (out of funds): nothing was paid.
