@@ -75,8 +75,8 @@ async function instantiate(api: ApiPromise, signer: KeyringPair, step: PlanStep,
     const err = dry.result.asErr;
     throw new DeployError(`${step.name}: instantiation would fail: ${err.isModule ? dispatchFailure(api, err).message : err.toString()}`);
   }
-  const flags = dry.result.asOk.result.flags;
-  if (flags.isRevert) throw new DeployError(`${step.name}: constructor reverted`);
+  // ReturnFlags bit 0: the constructor reverted.
+  if (dry.result.asOk.result.flags.bits.toNumber() & 1) throw new DeployError(`${step.name}: constructor reverted`);
   const required = dry.gasRequired as WeightV2;
   const gasLimit = api.registry.createType('WeightV2', {
     refTime: required.refTime.toBn().muln(12).divn(10),

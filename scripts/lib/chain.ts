@@ -1,9 +1,12 @@
 /** Connecting to the chain, choosing a signer, and submitting extrinsics with clear errors. */
+// Types of this runtime's storage, calls and runtime APIs (what `api.query…` / `api.call…` return).
+import '@polkadot/api-augment';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { EventRecord, DispatchError } from '@polkadot/types/interfaces';
+import type { SpRuntimeDispatchError } from '@polkadot/types/lookup';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 export class ChainConnectError extends Error {
@@ -73,7 +76,7 @@ export interface Included {
 }
 
 /** Turns a DispatchError into an ExtrinsicFailedError with the pallet's name for it. */
-export function dispatchFailure(api: ApiPromise, err: DispatchError): ExtrinsicFailedError {
+export function dispatchFailure(api: ApiPromise, err: DispatchError | SpRuntimeDispatchError): ExtrinsicFailedError {
   if (err.isModule) {
     const meta = api.registry.findMetaError(err.asModule);
     return new ExtrinsicFailedError(meta.section, meta.name, meta.docs.join(' '));

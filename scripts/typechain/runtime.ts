@@ -120,7 +120,7 @@ export function plain(codec: Codec): unknown {
   }
   if (codec instanceof Struct) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of codec.entries()) out[k] = plain(v);
+    for (const [k, v] of codec.entries()) out[String(k)] = plain(v);
     return out;
   }
   if (codec instanceof VecFixed || codec instanceof Vec || codec instanceof Tuple) {
