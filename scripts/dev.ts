@@ -5,12 +5,13 @@
  * Usage: tsx scripts/dev.ts [--port 5173] [--help]
  * Honours CONTRACTS_NODE_URL (use a running node) and VILO_SURI (deployer).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { startChain, freePort } from './chain/launch.ts';
 import { connect, signerFrom } from './lib/chain.ts';
 import { deployAll, writeDeployment } from './deploy.ts';
 import { ROOT } from './lib/toolchain.ts';
+import { buildApp } from './build-app.ts';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -39,9 +40,7 @@ try {
   const file = writeDeployment(deployment);
   console.log(`[dev] deployment written to ${file} (${secs()})`);
 
-  console.log('[dev] building the dApp (vite build) ...');
-  const build = spawnSync('vite', ['build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('vite build failed');
+  buildApp();
 
   const port = values.port ? Number(values.port) : await freePort();
   server = spawn('node', ['build/index.js'], {
