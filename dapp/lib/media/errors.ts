@@ -1,0 +1,44 @@
+/** A refusal from the media server: `name` is its error name (NotPaying, Unauthorized, …). */
+export class MediaError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+    /** HTTP status (0 when the server could not be reached). */
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Turns a non-success response into a MediaError carrying the server's {error, message}. */
+export async function refusal(res: Response, what: string): Promise<MediaError> {
+  let body: { error?: string; message?: string } = {};
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    /* not JSON */
+  }
+  return new MediaError(body.error ?? `Http${res.status}`, body.message ?? `${what} failed with HTTP ${res.status}`, res.status);
+}
+
+/** Waits until ICE gathering completes (or `timeoutMs`), so the offer carries its candidates. */
+export function gathered(pc: RTCPeerConnection, timeoutMs = 2_000): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== 'complete') return;
+      pc.removeEventListener('icegatheringstatechange', done);
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      pc.removeEventListener('icegatheringstatechange', done);
+      resolve();
+    }, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', done);
+  });
+}
+
+export function resolveUrl(baseUrl: string | undefined, path: string): string {
+  return new URL(path, baseUrl ?? globalThis.location?.origin).toString();
+}
