@@ -1,31 +1,43 @@
 /**
- * Reads the registry's streams from the chain through the generated bindings. Browser-side and loaded
- * lazily, so the Polkadot libraries are not part of the first page load.
+ * What the discover and watch pages read about streams: registry entries joined with their price and
+ * live viewer count. Pure filtering (category, search) is separate and tested on its own.
  */
-import type { ChainConfig } from '../config.ts';
+import type { PricePlan } from '$typechain/pricing_engine.ts';
+import type { Contracts } from './connection.ts';
+import { READER } from './connection.ts';
 
 export interface StreamRow {
   id: bigint;
   title: string;
+  description: string;
   category: string;
   creator: string;
   live: boolean;
+  /** Open sessions (tick_stream.live_viewers). */
+  viewers: number;
+  /** Rate a viewer joining now would lock, plancks per second; null without a price plan. */
+  ratePerSecond: bigint | null;
 }
 
-/** Caller used for read-only dry runs (any well-formed address works; nothing is signed). */
-const READER = '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM';
+export async function loadStreams(c: Contracts, limit = 100): Promise<StreamRow[]> {
+  const { value } = await c.registry.query.listStreams(READER, 1n, limit);
+  return Promise.all(value.map((s) => streamRow(c, s)));
+}
 
-export async function loadStreams(config: ChainConfig, limit = 50): Promise<StreamRow[]> {
-  const [{ ApiPromise, WsProvider }, { StreamRegistryContract }] = await Promise.all([
-    import('@polkadot/api'),
-    import('$typechain/stream_registry'),
-  ]);
-  const api = await ApiPromise.create({ provider: new WsProvider(config.chainUrl), noInitWarn: true });
+async function streamRow(c: Contracts, s: { id: bigint; title: string; description: string; category: string; creator: string; live: boolean }): Promise<StreamRow> {
+  const viewers = (await c.ticks.query.liveViewers(READER, s.id)).value;
+  let ratePerSecond: bigint | null = null;
   try {
-    const registry = new StreamRegistryContract(api, config.contracts.stream_registry);
-    const { value } = await registry.query.listStreams(READER, 1n, limit);
-    return value.map(({ id, title, category, creator, live }) => ({ id, title, category, creator, live }));
-  } finally {
-    await api.disconnect();
+    ratePerSecond = (await c.pricing.query.rateFor(READER, s.id, false, viewers)).value;
+  } catch {
+    ratePerSecond = null; // no price plan yet
   }
+  return { id: s.id, title: s.title, description: s.description, category: s.category, creator: s.creator, live: s.live, viewers, ratePerSecond };
+}
+
+export async function loadStream(c: Contracts, id: bigint): Promise<(StreamRow & { plan: PricePlan | null }) | null> {
+  const s = (await c.registry.query.getStream(READER, id)).value;
+  if (!s) return null;
+  const [row, plan] = await Promise.all([streamRow(c, s), c.pricing.query.pricePlan(READER, id)]);
+  return { ...row, plan: plan.value };
 }

@@ -1,0 +1,40 @@
+/**
+ * The app's chain connection, one per app instance (created in the root layout, passed by context).
+ * Connects on first use; the Polkadot libraries load then, not with the page.
+ */
+import type { ChainConfig } from '../config.ts';
+import type { Contracts } from '../chain/connection.ts';
+import { DEFAULT_TOKEN, type Token } from '../format/money.ts';
+
+export class ChainState {
+  token = $state<Token>(DEFAULT_TOKEN);
+  devChain = $state(false);
+  connected = $state(false);
+  error = $state<string | null>(null);
+  #pending: Promise<Contracts> | null = null;
+
+  constructor(readonly config: ChainConfig) {}
+
+  contracts(): Promise<Contracts> {
+    this.#pending ??= import('../chain/connection.ts')
+      .then(({ connect }) => connect(this.config))
+      .then((c) => {
+        this.token = c.token;
+        this.devChain = c.devChain;
+        this.connected = true;
+        return c;
+      })
+      .catch((e: Error) => {
+        this.#pending = null;
+        this.error = `Could not reach the chain at ${this.config.chainUrl}: ${e.message}`;
+        throw e;
+      });
+    return this.#pending;
+  }
+
+  async disconnect(): Promise<void> {
+    const p = this.#pending;
+    this.#pending = null;
+    if (p) await (await p).api.disconnect();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * A creator's view of one stream (/creator/[id]): details, price plan, live switch, earnings and
+ * audience (sampled while the page is open and kept in localStorage per stream for the charts),
+ * withdrawal, stream keys and browser publishing (WHIP). Created per page instance.
+ */
+import type { Contracts } from '../chain/connection.ts';
+import { READER, freeBalance } from '../chain/connection.ts';
+import type { PlanInput, PricePlan } from '$typechain/pricing_engine.ts';
+import type { Stream, StreamDetails } from '$typechain/stream_registry.ts';
+import type { Publishing } from '../media/whip.ts';
+import { addSample } from '../format/chart.ts';
+import type { TxLog } from './tx.svelte.ts';
+import type { WalletState } from './wallet.svelte.ts';
+
+type Series = { t: number; v: number }[];
+
+export interface Figures {
+  viewers: number;
+  secondsWatched: bigint;
+  earnings: bigint;
+  withdrawn: bigint;
+}
+
+export class StreamStudio {
+  stream = $state<Stream | null>(null);
+  plan = $state<PricePlan | null>(null);
+  figures = $state<Figures>({ viewers: 0, secondsWatched: 0n, earnings: 0n, withdrawn: 0n });
+  balance = $state<bigint | null>(null);
+  earningsSeries = $state<Series>([]);
+  viewerSeries = $state<Series>([]);
+  watchedSeries = $state<Series>([]);
+  streamKey = $state<string | null>(null);
+  publishing = $state(false);
+  preview = $state.raw<MediaStream | null>(null);
+  loaded = $state(false);
+  #c: Contracts | null = null;
+  #pub: Publishing | null = null;
+
+  constructor(
+    readonly streamId: bigint,
+    private readonly wallet: WalletState,
+    private readonly tx: TxLog,
+    private readonly contracts: () => Promise<Contracts>,
+  ) {}
+
+  get isCreator(): boolean {
+    return !!this.stream && this.stream.creator === this.wallet.selected?.address;
+  }
+
+  async load(): Promise<void> {
+    const c = (this.#c = await this.contracts());
+    const [s, p] = await Promise.all([c.registry.query.getStream(READER, this.streamId), c.pricing.query.pricePlan(READER, this.streamId)]);
+    this.stream = s.value;
+    this.plan = p.value;
+    const saved = localStorage.getItem(this.#samplesKey());
+    if (saved) {
+      const o = JSON.parse(saved) as { e: Series; v: Series; w: Series; withdrawn: string };
+      [this.earningsSeries, this.viewerSeries, this.watchedSeries] = [o.e, o.v, o.w];
+      this.figures = { ...this.figures, withdrawn: BigInt(o.withdrawn ?? '0') };
+    }
+    await this.refresh();
+    this.loaded = true;
+  }
+
+  async refresh(): Promise<void> {
+    const c = this.#c;
+    if (!c) return;
+    const [viewers, watched, earnings] = await Promise.all([
+      c.ticks.query.liveViewers(READER, this.streamId),
+      c.ticks.query.streamTicks(READER, this.streamId),
+      c.payments.query.earningsOf(READER, this.streamId),
+    ]);
+    this.figures = { ...this.figures, viewers: viewers.value, secondsWatched: watched.value, earnings: earnings.value };
+    const me = this.wallet.selected?.address;
+    if (me) this.balance = await freeBalance(c.api, me);
+    const now = Date.now();
+    // Revenue = unwithdrawn earnings + what this browser saw withdrawn: it only grows.
+    this.earningsSeries = addSample(this.earningsSeries, now, Number(earnings.value + this.figures.withdrawn) / 1e12);
+    this.viewerSeries = addSample(this.viewerSeries, now, viewers.value);
+    this.watchedSeries = addSample(this.watchedSeries, now, Number(watched.value));
+    localStorage.setItem(this.#samplesKey(), JSON.stringify({ e: this.earningsSeries, v: this.viewerSeries, w: this.watchedSeries, withdrawn: this.figures.withdrawn.toString() }));
+  }
+
+  async saveDetails(details: StreamDetails): Promise<void> {
+    const c = this.#need();
+    const signer = await this.wallet.signer();
+    await this.tx.run('Save details', (o) => c.registry.tx.updateStream(signer, this.streamId, details, o));
+    this.stream = (await c.registry.query.getStream(READER, this.streamId)).value;
+  }
+
+  async savePlan(plan: PlanInput): Promise<void> {
+    const c = this.#need();
+    const signer = await this.wallet.signer();
+    await this.tx.run('Save pricing', (o) => c.pricing.tx.setPricePlan(signer, this.streamId, plan, o));
+    this.plan = (await c.pricing.query.pricePlan(READER, this.streamId)).value;
+  }
+
+  async setLive(live: boolean): Promise<void> {
+    const c = this.#need();
+    const signer = await this.wallet.signer();
+    await this.tx.run(live ? 'Go live' : 'Go offline', (o) => c.registry.tx.setLive(signer, this.streamId, live, o));
+    this.stream = (await c.registry.query.getStream(READER, this.streamId)).value;
+  }
+
+  async withdraw(): Promise<bigint> {
+    const c = this.#need();
+    const signer = await this.wallet.signer();
+    const res = await this.tx.run('Withdraw earnings', (o) => c.payments.tx.withdrawEarnings(signer, this.streamId, o));
+    this.figures = { ...this.figures, withdrawn: this.figures.withdrawn + res.value };
+    await this.refresh();
+    return res.value;
+  }
+
+  /** A new stream key from the media server, asked for with a wallet-signed, timestamped request. */
+  async newStreamKey(): Promise<string> {
+    const me = this.wallet.selected;
+    if (!me) throw new Error('Choose an account first');
+    const timestamp = Date.now();
+    const signature = await this.wallet.signMessage(`vilokanam:stream-key:${this.streamId}:${timestamp}`);
+    const res = await fetch(`/api/streams/${this.streamId}/key`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ address: me.address, timestamp, signature }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { streamKey?: string; message?: string };
+    if (res.status !== 201 || !body.streamKey) throw new Error(body.message ?? `the media server refused the stream key (HTTP ${res.status})`);
+    this.streamKey = body.streamKey;
+    return body.streamKey;
+  }
+
+  /** Camera and microphone → WHIP. Asks for a fresh key when none is held (one signature). */
+  async goLiveFromCamera(): Promise<void> {
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+    try {
+      const key = this.streamKey ?? (await this.newStreamKey());
+      const { publish } = await import('../media/whip.ts');
+      this.#pub = await publish({ streamId: this.streamId, streamKey: key, media });
+      this.preview = media;
+      this.publishing = true;
+      if (!this.stream?.live) await this.setLive(true);
+    } catch (e) {
+      for (const t of media.getTracks()) t.stop();
+      throw e;
+    }
+  }
+
+  async stopPublishing(): Promise<void> {
+    await this.#pub?.stop();
+    this.#pub = null;
+    for (const t of this.preview?.getTracks() ?? []) t.stop();
+    this.preview = null;
+    this.publishing = false;
+  }
+
+  #samplesKey() {
+    return `vilo:studio:${this.#c?.payments.address}:${this.streamId}`;
+  }
+
+  #need(): Contracts {
+    if (!this.#c) throw new Error('The chain is not connected yet');
+    return this.#c;
+  }
+}
