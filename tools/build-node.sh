@@ -10,6 +10,8 @@
 #     needs a prebuilt wasm32 std: we build one with -Zbuild-std and place it in Debian's sysroot.
 #  3. Rust 1.96's wasm linker no longer allows undefined host functions by default:
 #     WASM_BUILD_RUSTFLAGS="-C link-arg=--allow-undefined".
+# And one of environment: substrate-wasm-builder drops RUSTC and runs plain `rustc` for the runtimes'
+# Wasm, which on PATH is rustup's stable without a wasm32 target; /usr/bin goes first for this build.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -48,7 +50,7 @@ wasm32_std() {
 }
 
 build() {
-  ( cd "$SRC" && RUSTC="$VILO_WASM_RUSTC" CARGO_TARGET_DIR="$TARGET" \
+  ( cd "$SRC" && PATH="/usr/bin:$PATH" RUSTC="$VILO_WASM_RUSTC" CARGO_TARGET_DIR="$TARGET" \
       WASM_BUILD_RUSTFLAGS="-C link-arg=--allow-undefined" \
       "$VILO_WASM_CARGO" build --release --locked -p contracts-node )
   ln -sf "$TARGET/release/substrate-contracts-node" "$VILO_BIN/substrate-contracts-node"
