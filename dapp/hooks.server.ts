@@ -1,0 +1,40 @@
+/**
+ * The app's Node server hooks: one media server (WHIP/WHEP SFU, payment gate, voucher relay; see
+ * docs/media.md) made at start-up, routed to for its paths; everything else is SvelteKit's.
+ */
+import type { Handle, ServerInit } from '@sveltejs/kit';
+import { env } from '$env/dynamic/private';
+import { bootMediaServer } from '$lib/server/media/boot';
+import type { MediaServer } from '$lib/server/media/server';
+
+let media: MediaServer | undefined;
+
+export const init: ServerInit = async () => {
+  if (media) return;
+  const server = bootMediaServer(env);
+  media = server;
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.log(`[media] ${signal}: settling and closing`);
+    void server.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+};
+
+export const handle: Handle = async ({ event, resolve }) => {
+  const p = event.url.pathname;
+  if (media && (p.startsWith('/whip/') || p.startsWith('/whep/') || p.startsWith('/api/') || p === '/metrics')) {
+    let ip = 'unknown';
+    try {
+      ip = event.getClientAddress();
+    } catch {
+      /* not known (prerendering) */
+    }
+    const res = await media.handle(event.request, ip);
+    if (res) return res;
+  }
+  return resolve(event);
+};

@@ -1,0 +1,143 @@
+/**
+ * The settlement relay (the original design's off-chain tick worker). It accepts a voucher only when
+ * the session key of the viewer's on-chain session signed it and the escrow covers it, stores the
+ * latest per session in SQLite before answering, and every `intervalMs` settles everything newer than
+ * what it settled before with `record_ticks_batch` (≤ 100 per call). Vouchers are cumulative and the
+ * contract pays only `count − ticks_settled`, so resubmitting after a crash never charges twice.
+ */
+import { verifyVoucher, type SignedVoucher } from '../../protocol/voucher.ts';
+import type { ChainReader, ChainSettler } from './chain.ts';
+import type { Gate } from './gate.ts';
+import { HttpError } from './http.ts';
+import type { Metrics } from './metrics.ts';
+import type { Store } from './store.ts';
+
+export const MAX_BATCH = 100;
+
+export interface RelayLog {
+  (line: string): void;
+}
+
+export class Relay {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private settling: Promise<void> | undefined;
+
+  constructor(
+    private readonly o: {
+      chain: ChainReader;
+      settler?: ChainSettler;
+      store: Store;
+      gate: Gate;
+      metrics: Metrics;
+      intervalMs: number;
+      log?: RelayLog;
+    },
+  ) {}
+
+  /** Checks and stores a voucher; returns what the viewer has signed and what is settled. */
+  async accept(signed: SignedVoucher, o: { recentWithin?: bigint } = {}): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
+    try {
+      return await this.check(signed, o.recentWithin);
+    } catch (e) {
+      if (e instanceof HttpError) this.o.metrics.reject(e.name);
+      throw e;
+    }
+  }
+
+  /**
+   * `recentWithin`: also accept (without storing) a voucher up to this many ticks older than the
+   * latest, if it is not settled yet — for WHEP, where the voucher proves who asks and the ticker may
+   * have moved on while the offer was made. Settled vouchers are public on chain, so never those.
+   */
+  private async check(signed: SignedVoucher, recentWithin?: bigint): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
+    const { streamId, viewer, sessionId, cumulativeTicks } = signed.voucher;
+    const { chain, gate, store } = this.o;
+    let stream;
+    try {
+      stream = await chain.stream(streamId);
+    } catch (e) {
+      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read: ${(e as Error).message}`);
+    }
+    if (!stream) throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
+    const { session, allowedTicks } = await gate.entitlement(streamId, viewer, sessionId);
+    if (!verifyVoucher(chain.tickStream, session.sessionKey, signed)) {
+      throw new HttpError(401, 'BadSignature', 'the signature is not the session key’s signature of this voucher');
+    }
+    const stored = store.latest(streamId, viewer, sessionId);
+    const repeat = stored !== undefined && cumulativeTicks === stored.cumulativeTicks;
+    const settledHere = stored && stored.settledTicks > session.ticksSettled ? stored.settledTicks : session.ticksSettled;
+    if (
+      recentWithin !== undefined &&
+      stored &&
+      cumulativeTicks < stored.cumulativeTicks &&
+      cumulativeTicks > settledHere &&
+      stored.cumulativeTicks - cumulativeTicks <= recentWithin
+    ) {
+      return { cumulativeTicks: stored.cumulativeTicks, settledTicks: settledHere };
+    }
+    if (!repeat && (cumulativeTicks <= session.ticksSettled || (stored && cumulativeTicks < stored.cumulativeTicks))) {
+      const at = stored && stored.cumulativeTicks > session.ticksSettled ? stored.cumulativeTicks : session.ticksSettled;
+      throw new HttpError(409, 'StaleVoucher', `the voucher counts ${cumulativeTicks} ticks; this session is already at ${at}`);
+    }
+    if (allowedTicks !== null && cumulativeTicks > allowedTicks) {
+      throw new HttpError(402, 'EscrowExhausted', `the escrow covers ${allowedTicks} ticks of this session, the voucher asks for ${cumulativeTicks}: top up to keep watching`);
+    }
+    store.saveLatest({ streamId, viewer, sessionId, cumulativeTicks, signature: signed.signature, receivedAtMs: Date.now() });
+    gate.accepted(streamId, viewer, sessionId, cumulativeTicks);
+    this.o.metrics.vouchersAccepted++;
+    const settled = store.latest(streamId, viewer, sessionId)?.settledTicks ?? 0n;
+    return { cumulativeTicks, settledTicks: settled > session.ticksSettled ? settled : session.ticksSettled };
+  }
+
+  start(): void {
+    if (this.timer || !this.o.settler) return;
+    this.timer = setInterval(() => void this.settleNow(), this.o.intervalMs);
+  }
+
+  /** Settles every stored voucher newer than its settled count (one batch of ≤ 100 at a time). */
+  settleNow(): Promise<void> {
+    if (!this.settling) {
+      this.settling = this.settleAll().finally(() => {
+        this.settling = undefined;
+      });
+    }
+    return this.settling;
+  }
+
+  private async settleAll(): Promise<void> {
+    const { settler, store, metrics, log } = this.o;
+    if (!settler) return;
+    for (let round = 0; round < 50; round++) {
+      const batch = store.unsettled(MAX_BATCH);
+      if (!batch.length) return;
+      const t0 = Date.now();
+      let results;
+      try {
+        results = await settler.settle(
+          batch.map((v) => ({ voucher: { streamId: v.streamId, viewer: v.viewer, sessionId: v.sessionId, cumulativeTicks: v.cumulativeTicks }, signature: v.signature })),
+        );
+      } catch (e) {
+        metrics.settlementFailures++;
+        log?.(`[relay] settlement of ${batch.length} vouchers failed: ${(e as Error).message}`);
+        return;
+      }
+      metrics.settled((Date.now() - t0) / 1000, batch.length);
+      batch.forEach((v, i) => {
+        const r = results[i];
+        if (r && 'ok' in r) store.markSettled(v.streamId, v.viewer, v.sessionId, v.cumulativeTicks);
+        if ((r && 'ok' in r && r.ok.sessionEnded) || (r && 'err' in r && ['NoSession', 'WrongSession'].includes(r.err.type))) {
+          store.markClosed(v.streamId, v.viewer, v.sessionId);
+        }
+        if (r && 'err' in r) log?.(`[relay] voucher ${v.streamId}/${v.viewer}/${v.sessionId}@${v.cumulativeTicks} refused: ${r.err.type}`);
+      });
+      if (batch.length < MAX_BATCH) return;
+    }
+  }
+
+  /** Stops the timer and finishes (or waits for) a settlement in flight. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.settling;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Shared by the media browser tests: the real client modules (dapp/lib/media) bundled for the page,
+ * stream keys requested the way the dApp does (a creator-signed request), and pages that publish
+ * over WHIP or play over WHEP with a VoucherTicker, driven through page.evaluate on the app's origin.
+ */
+import { buildSync } from 'esbuild';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
+import { ROOT } from '../../scripts/lib/toolchain.ts';
+import type { App } from './harness.ts';
+
+let bundle: string | undefined;
+
+/** whip.ts, whep.ts, ticker.ts and SessionKey as one script defining `window.ViloMedia`. */
+export function mediaClientScript(): string {
+  if (bundle) return bundle;
+  const entry = ['whip', 'whep', 'ticker']
+    .map((m) => `export * from ${JSON.stringify(join(ROOT, `dapp/lib/media/${m}.ts`))};`)
+    .concat(`export { SessionKey } from ${JSON.stringify(join(ROOT, 'dapp/lib/protocol/voucher.ts'))};`)
+    .join('\n');
+  const out = buildSync({
+    stdin: { contents: entry, resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    format: 'iife',
+    globalName: 'ViloMedia',
+    platform: 'browser',
+    write: false,
+    logLevel: 'error',
+  });
+  bundle = out.outputFiles[0].text;
+  return bundle;
+}
+
+/** Asks the app for a new stream key, signed by the creator as their wallet would. */
+export async function streamKey(app: App, creator: KeyringPair, streamId: bigint): Promise<string> {
+  const timestamp = Date.now();
+  const signature = u8aToHex(creator.sign(stringToU8a(`vilokanam:stream-key:${streamId}:${timestamp}`)));
+  const res = await fetch(`${app.url}/api/streams/${streamId}/key`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ address: creator.address, timestamp, signature }),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return ((await res.json()) as { streamKey: string }).streamKey;
+}
+
+async function mediaPage(browser: Browser, app: App): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(app.url + '/');
+  await page.addScriptTag({ content: mediaClientScript() });
+  return page;
+}
+
+/** A page publishing its fake camera and microphone over WHIP. */
+export async function publisherPage(browser: Browser, app: App, streamId: bigint, key: string): Promise<Page> {
+  const page = await mediaPage(browser, app);
+  await page.evaluate(
+    async ({ id, key }) => {
+      const w = window as unknown as Record<string, any>;
+      const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+      w.publishing = await w.ViloMedia.publish({ streamId: BigInt(id), streamKey: key, media });
+    },
+    { id: streamId.toString(), key },
+  );
+  return page;
+}
+
+export interface ViewerSpec {
+  streamId: bigint;
+  viewer: string;
+  sessionId: bigint;
+  /** Session key seed (the key registered at join). */
+  seed: string;
+  contract: string;
+  startTicks?: bigint;
+}
+
+/** A page with a VoucherTicker for `v`; `play` starts WHEP playback into a <video> element. */
+export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
+  const page = await mediaPage(browser, app);
+  const spec = { ...v, streamId: v.streamId.toString(), sessionId: v.sessionId.toString(), startTicks: (v.startTicks ?? 0n).toString() };
+  await page.evaluate((s) => {
+    const w = window as unknown as Record<string, any>;
+    w.tickLog = [];
+    w.ticker = new w.ViloMedia.VoucherTicker({
+      contract: s.contract,
+      key: w.ViloMedia.SessionKey.fromSeed(s.seed),
+      streamId: BigInt(s.streamId),
+      viewer: s.viewer,
+      sessionId: BigInt(s.sessionId),
+      startTicks: BigInt(s.startTicks),
+      onTick: (e: { ticks: bigint; accepted: boolean; error?: string }) => w.tickLog.push({ ticks: e.ticks.toString(), accepted: e.accepted, error: e.error }),
+    });
+    w.spec = s;
+  }, spec);
+  return {
+    page,
+    startTicker: () => page.evaluate(() => (window as any).ticker.start()),
+    stopTicker: () => page.evaluate(() => (window as any).ticker.stop()),
+    ticks: async () => BigInt(await page.evaluate(() => (window as any).ticker.ticks.toString())),
+    tickLog: () => page.evaluate(() => (window as any).tickLog as { ticks: string; accepted: boolean; error?: string }[]),
+    /** Waits for the first accepted voucher. */
+    async firstVoucher(): Promise<void> {
+      try {
+        await page.waitForFunction(() => (window as any).ticker.latest() !== undefined, undefined, { timeout: 15_000 });
+      } catch {
+        const log = await page.evaluate(() => (window as any).tickLog);
+        throw new Error(`no voucher accepted in 15 s; ticker: ${JSON.stringify(log.slice(-3))}\nserver: ${app.output().slice(-2000)}`);
+      }
+    },
+    /** Starts playback; resolves with null on success or the MediaError {name, status, message}. */
+    play: () =>
+      page.evaluate(async () => {
+        const w = window as unknown as Record<string, any>;
+        const s = w.spec;
+        try {
+          w.playback = await w.ViloMedia.play({
+            streamId: BigInt(s.streamId),
+            viewer: s.viewer,
+            sessionId: BigInt(s.sessionId),
+            voucher: w.ticker.latest() ?? w.ViloMedia.SessionKey.fromSeed(s.seed).sign(s.contract, {
+              streamId: BigInt(s.streamId), viewer: s.viewer, sessionId: BigInt(s.sessionId), cumulativeTicks: 1n,
+            }),
+          });
+          const video = document.createElement('video');
+          video.muted = true;
+          video.autoplay = true;
+          video.playsInline = true;
+          video.srcObject = w.playback.stream;
+          document.body.append(video);
+          return null;
+        } catch (e) {
+          const m = e as { name: string; status?: number; message: string };
+          return { name: m.name, status: m.status, message: m.message };
+        }
+      }),
+    /** inbound-rtp video framesDecoded (0 before any). */
+    framesDecoded: () =>
+      page.evaluate(async () => {
+        const pc = (window as any).playback?.pc as RTCPeerConnection | undefined;
+        if (!pc) return 0;
+        let n = 0;
+        (await pc.getStats()).forEach((r: any) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video') n = r.framesDecoded ?? 0;
+        });
+        return n;
+      }),
+  };
+}
+
+/** Polls `f` until it returns true or `ms` pass. */
+export async function until(f: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}

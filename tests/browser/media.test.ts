@@ -1,0 +1,132 @@
+/**
+ * Live media behind the payment gate, end to end: Chromium's fake camera publishes over WHIP to the
+ * app's own Node server (werift SFU), other Chromium contexts play over WHEP while their
+ * VoucherTicker signs a voucher a second; the gate reads the real chain.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { setupEnv, type Env } from '../e2e/helpers.ts';
+import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
+import { launchBrowser, startApp, type App } from './harness.ts';
+import { publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
+
+let env: Env;
+let app: App;
+let browser: Browser;
+let streamId: bigint;
+
+beforeAll(async () => {
+  env = await setupEnv();
+  app = await startApp(inject('chainUrl'), inject('deploymentPath'), {
+    VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-media-')), 'relay.sqlite'),
+    VILO_SETTLE_INTERVAL_MS: '4000',
+  });
+  browser = await launchBrowser();
+  streamId = await liveStream(env, env.accounts.bob);
+  const key = await streamKey(app, env.accounts.bob, streamId);
+  await publisherPage(browser, app, streamId, key);
+  await until(async () => ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { live: boolean }).live, 10_000, 'the publisher');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await env?.api.disconnect();
+});
+
+const contract = () => env.ticks.address;
+
+/** Undo steps of the running test (close pages, leave sessions), run even when it fails. */
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
+});
+
+async function joined(who: 'dave' | 'eve' | 'ferdie', deposit: bigint) {
+  const account = env.accounts[who];
+  const s = await joinStream(env, account, streamId, deposit);
+  cleanup.push(() => env.ticks.tx.leaveStream(account, streamId, null, true));
+  return s;
+}
+
+async function viewer(spec: Parameters<typeof viewerPage>[2]) {
+  const v = await viewerPage(browser, app, spec);
+  cleanup.push(() => v.page.context().close());
+  return v;
+}
+
+describe('WHIP → SFU → WHEP behind the payment gate', () => {
+  it('plays to a paying viewer (frames keep decoding) and refuses an unpaid one with 402', async () => {
+    const dave = env.accounts.dave;
+    const session = await joined('dave', RATE * 600n);
+    const paying = await viewer({ streamId, viewer: dave.address, sessionId: session.sessionId, seed: session.key.seed, contract: contract() });
+    await paying.startTicker();
+    await paying.firstVoucher();
+    expect(await paying.play()).toBeNull();
+    await until(async () => (await paying.framesDecoded()) > 10, 15_000, 'decoded frames');
+    const a = await paying.framesDecoded();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await paying.framesDecoded()).toBeGreaterThan(a + 20);
+
+    // Eve has no session: a voucher signed by some key for a session that does not exist.
+    const eve = env.accounts.eve;
+    const unpaid = await viewer({ streamId, viewer: eve.address, sessionId: 999n, seed: session.key.seed, contract: contract() });
+    expect(await unpaid.play()).toMatchObject({ name: 'NotPaying', status: 402 });
+    await paying.stopTicker();
+  });
+
+  it('stops a viewer within 2 s of their vouchers stopping while a paying viewer keeps playing', async () => {
+    const [dave, ferdie] = [env.accounts.dave, env.accounts.ferdie];
+    const s1 = await joined('dave', RATE * 600n);
+    const s2 = await joined('ferdie', RATE * 600n);
+    const quitter = await viewer({ streamId, viewer: dave.address, sessionId: s1.sessionId, seed: s1.key.seed, contract: contract() });
+    const payer = await viewer({ streamId, viewer: ferdie.address, sessionId: s2.sessionId, seed: s2.key.seed, contract: contract() });
+    for (const v of [quitter, payer]) {
+      await v.startTicker();
+      await v.firstVoucher();
+      expect(await v.play()).toBeNull();
+    }
+    await until(async () => (await quitter.framesDecoded()) > 10 && (await payer.framesDecoded()) > 10, 15_000, 'both decoding');
+
+    await quitter.stopTicker();
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const q1 = await quitter.framesDecoded();
+    const p1 = await payer.framesDecoded();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const q2 = await quitter.framesDecoded();
+    const p2 = await payer.framesDecoded();
+    expect(q2 - q1, `the quitter still decoded frames ${Date.now() - stoppedAt} ms after the vouchers stopped`).toBeLessThanOrEqual(1);
+    expect(p2 - p1).toBeGreaterThan(20);
+
+    // Vouchers again: the picture comes back.
+    await quitter.startTicker();
+    await until(async () => (await quitter.framesDecoded()) > q2 + 10, 10_000, 'playback to resume');
+    await quitter.stopTicker();
+    await payer.stopTicker();
+  });
+
+  it('cuts a viewer whose escrow runs out and resumes after a top-up', async () => {
+    const eve = env.accounts.eve;
+    await env.payments.tx.withdraw(eve, (await env.payments.query.escrowOf(eve.address, eve.address)).value).catch(() => {});
+    const s = await joined('eve', RATE * 6n);
+    const v = await viewer({ streamId, viewer: eve.address, sessionId: s.sessionId, seed: s.key.seed, contract: contract() });
+    await v.startTicker();
+    await v.firstVoucher();
+    expect(await v.play()).toBeNull();
+    await until(async () => (await v.tickLog()).some((t) => !t.accepted && t.error?.startsWith('EscrowExhausted')), 15_000, 'the escrow to run out');
+    expect(await v.ticks()).toBe(6n);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const f1 = await v.framesDecoded();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await v.framesDecoded()) - f1).toBeLessThanOrEqual(1);
+
+    await env.payments.tx.depositFor(env.accounts.alice, eve.address, { value: RATE * 600n });
+    await until(async () => (await v.ticks()) > 6n, 10_000, 'vouchers to be accepted after the top-up');
+    await until(async () => (await v.framesDecoded()) > f1 + 10, 10_000, 'playback to resume after the top-up');
+    await v.stopTicker();
+  });
+});
