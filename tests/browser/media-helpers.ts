@@ -61,7 +61,7 @@ export async function publisherPage(browser: Browser, app: App, streamId: bigint
   await page.evaluate(
     async ({ id, key }) => {
       const w = window as unknown as Record<string, any>;
-      const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+      const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
       w.publishing = await w.ViloMedia.publish({ streamId: BigInt(id), streamKey: key, media });
     },
     { id: streamId.toString(), key },
@@ -93,7 +93,7 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
       viewer: s.viewer,
       sessionId: BigInt(s.sessionId),
       startTicks: BigInt(s.startTicks),
-      onTick: (e: { ticks: bigint; accepted: boolean; error?: string }) => w.tickLog.push({ ticks: e.ticks.toString(), accepted: e.accepted, error: e.error }),
+      onTick: (e: { ticks: bigint; accepted: boolean; error?: string }) => w.tickLog.push({ at: Date.now(), ticks: e.ticks.toString(), accepted: e.accepted, error: e.error }),
     });
     w.spec = s;
   }, spec);
@@ -117,6 +117,7 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
       page.evaluate(async () => {
         const w = window as unknown as Record<string, any>;
         const s = w.spec;
+        const started = Date.now();
         try {
           w.playback = await w.ViloMedia.play({
             streamId: BigInt(s.streamId),
@@ -135,7 +136,7 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
           return null;
         } catch (e) {
           const m = e as { name: string; status?: number; message: string };
-          return { name: m.name, status: m.status, message: m.message };
+          return { name: m.name, status: m.status, message: m.message, now: Date.now(), started, ticks: w.tickLog.slice(-4) };
         }
       }),
     /** inbound-rtp video framesDecoded (0 before any). */

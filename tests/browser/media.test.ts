@@ -69,7 +69,7 @@ describe('WHIP → SFU → WHEP behind the payment gate', () => {
     await until(async () => (await paying.framesDecoded()) > 10, 15_000, 'decoded frames');
     const a = await paying.framesDecoded();
     await new Promise((r) => setTimeout(r, 2_000));
-    expect(await paying.framesDecoded()).toBeGreaterThan(a + 20);
+    expect(await paying.framesDecoded()).toBeGreaterThan(a + 5);
 
     // Eve has no session: a voucher signed by some key for a session that does not exist.
     const eve = env.accounts.eve;
@@ -100,7 +100,7 @@ describe('WHIP → SFU → WHEP behind the payment gate', () => {
     const q2 = await quitter.framesDecoded();
     const p2 = await payer.framesDecoded();
     expect(q2 - q1, `the quitter still decoded frames ${Date.now() - stoppedAt} ms after the vouchers stopped`).toBeLessThanOrEqual(1);
-    expect(p2 - p1).toBeGreaterThan(20);
+    expect(p2 - p1, 'the paying viewer stopped decoding').toBeGreaterThan(5);
 
     // Vouchers again: the picture comes back.
     await quitter.startTicker();

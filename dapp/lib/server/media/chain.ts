@@ -73,7 +73,7 @@ export function contractChain(
   };
 }
 
-/** Wraps `inner` so each distinct read is made at most once per `ttlMs`; failures are not cached. */
+/** Wraps `inner` so each stream / subscription read is made at most once per `ttlMs`; failures are not cached. */
 export function cached(inner: ChainReader, ttlMs = 1_000, now = () => Date.now()): ChainReader & { invalidate(): void } {
   const memo = new Map<string, { at: number; value: Promise<unknown> }>();
   function read<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -90,8 +90,10 @@ export function cached(inner: ChainReader, ttlMs = 1_000, now = () => Date.now()
   return {
     tickStream: inner.tickStream,
     stream: (id) => read(`s:${id}`, () => inner.stream(id)),
-    session: (id, v) => read(`x:${id}:${v}`, () => inner.session(id, v)),
-    escrow: (v) => read(`e:${v}`, () => inner.escrow(v)),
+    // Sessions and escrows are read by the gate, which keeps its own per-viewer entitlement (read at
+    // most once a second) and needs each pair read together, not from two cache ages.
+    session: (id, v) => inner.session(id, v),
+    escrow: (v) => inner.escrow(v),
     hasSubscription: (v, id) => read(`u:${v}:${id}`, () => inner.hasSubscription(v, id)),
     invalidate: () => memo.clear(),
   };

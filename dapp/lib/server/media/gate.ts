@@ -8,6 +8,8 @@
  *    locked rate), unless the rate is zero or they hold a live subscription
  *    (payment_handler.has_subscription).
  * Any chain read that fails (or hangs past `readTimeoutMs`) counts as "no": the gate fails closed.
+ * The relay invalidates the read cache after each settlement: `ticks_settled` and the escrow then
+ * move together, and a stale pair could understate the runway.
  */
 import { withTimeout, type ChainReader, type ChainSession } from './chain.ts';
 import { HttpError } from './http.ts';
@@ -18,15 +20,25 @@ export interface Entitlement {
   allowedTicks: bigint | null;
 }
 
+export type Decision = { open: true } | { open: false; reason: string; message: string };
+
 export class Gate {
   /** Per `${stream}:${viewer}:${session}`: latest accepted count and when it advanced (ms). */
   private readonly latest = new Map<string, { ticks: bigint; advancedAt: number }>();
 
+  /** Per key: the last entitlement read (or the error of the last read) and when. */
+  private readonly known = new Map<string, { value?: Entitlement; error?: HttpError; at: number; goodAt: number }>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+  private readonly sessions = new Map<string, { session: ChainSession; at: number }>();
+  private readonly sessionKeyTtlMs = 30_000;
+
   constructor(
     private readonly chain: ChainReader,
     readonly freshMs = 1_500,
-    private readonly readTimeoutMs = 2_000,
+    private readonly readTimeoutMs = 5_000,
     private readonly now = () => Date.now(),
+    private readonly refreshMs = 1_000,
+    private readonly maxChainAgeMs = 3_000,
   ) {}
 
   static key(streamId: bigint, viewer: string, sessionId: bigint): string {
@@ -35,31 +47,48 @@ export class Gate {
 
   /** The on-chain facts that decide rules 1 and 3; throws HttpError (402/404/409/503). */
   async entitlement(streamId: bigint, viewer: string, sessionId: bigint): Promise<Entitlement> {
-    let session: ChainSession | null;
-    try {
-      session = await withTimeout(this.chain.session(streamId, viewer), this.readTimeoutMs, 'session_of');
-    } catch (e) {
-      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
-    }
-    if (!session) throw new HttpError(402, 'NotPaying', `${viewer} has no open session on stream ${streamId}: join it first`);
-    if (session.id !== sessionId) {
-      throw new HttpError(409, 'WrongSession', `the open session of ${viewer} on stream ${streamId} is ${session.id}, not ${sessionId}`);
-    }
-    try {
-      if (session.ratePerSecond === 0n) return { session, allowedTicks: null };
-      const [subscribed, escrow] = await withTimeout(
-        Promise.all([this.chain.hasSubscription(viewer, streamId), this.chain.escrow(viewer)]),
-        this.readTimeoutMs,
-        'escrow_of/has_subscription',
-      );
-      if (subscribed) return { session, allowedTicks: null };
+    const unreadable = (e: unknown) =>
+      new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
+    // ticks_settled and the escrow move together when the relay settles. A settlement landing
+    // between the two reads would make the pair understate (or overstate) the runway, so the session
+    // is read before and after the escrow and the pair is used only when both reads agree.
+    for (let attempt = 0; ; attempt++) {
+      let session: ChainSession | null;
+      let escrow: bigint;
+      let subscribed: boolean;
+      try {
+        session = await withTimeout(this.chain.session(streamId, viewer), this.readTimeoutMs, 'session_of');
+        if (!session || session.id !== sessionId || session.ratePerSecond === 0n) {
+          escrow = 0n;
+          subscribed = false;
+        } else {
+          [subscribed, escrow] = await withTimeout(
+            Promise.all([this.chain.hasSubscription(viewer, streamId), this.chain.escrow(viewer)]),
+            this.readTimeoutMs,
+            'escrow_of/has_subscription',
+          );
+          const again = await withTimeout(this.chain.session(streamId, viewer), this.readTimeoutMs, 'session_of');
+          if (again?.ticksSettled !== session.ticksSettled || again.id !== session.id) {
+            if (attempt < 2) continue;
+            throw new Error('the session changed under every read (settling?)');
+          }
+        }
+      } catch (e) {
+        throw unreadable(e);
+      }
+      if (!session) throw new HttpError(402, 'NotPaying', `${viewer} has no open session on stream ${streamId}: join it first`);
+      if (session.id !== sessionId) {
+        throw new HttpError(409, 'WrongSession', `the open session of ${viewer} on stream ${streamId} is ${session.id}, not ${sessionId}`);
+      }
+      if (session.ratePerSecond === 0n || subscribed) return { session, allowedTicks: null };
       return { session, allowedTicks: session.ticksSettled + escrow / session.ratePerSecond };
-    } catch (e) {
-      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
     }
   }
 
-  /** Records an accepted voucher count (the relay calls this); only an advance refreshes. */
+  /**
+   * Records an accepted voucher count (the relay calls this); only an advance refreshes. The window
+   * runs from acceptance: time the server spends reading the chain is not the viewer's fault.
+   */
   accepted(streamId: bigint, viewer: string, sessionId: bigint, ticks: bigint): void {
     const k = Gate.key(streamId, viewer, sessionId);
     const prev = this.latest.get(k);
@@ -76,25 +105,99 @@ export class Gate {
     return !!l && this.now() - l.advancedAt <= this.freshMs;
   }
 
-  /** All three rules; the reason names the first that fails. */
-  async decide(streamId: bigint, viewer: string, sessionId: bigint): Promise<{ open: true } | { open: false; reason: string; message: string }> {
-    const l = this.latest.get(Gate.key(streamId, viewer, sessionId));
+  /**
+   * All three rules, decided at once from what is known now (the gate loop calls this every 250 ms
+   * and must never wait on the chain): the entitlement is refreshed in the background at most once a
+   * second; the last one read is used while it is at most `maxChainAgeMs` old, after which the
+   * viewer is closed until the chain answers again (fail closed).
+   */
+  decideNow(streamId: bigint, viewer: string, sessionId: bigint): Decision {
+    const k = Gate.key(streamId, viewer, sessionId);
+    const l = this.latest.get(k);
+    const e = this.known.get(k);
+    if (!e || this.now() - e.at >= this.refreshMs) void this.refresh(streamId, viewer, sessionId);
     if (!l || this.now() - l.advancedAt > this.freshMs) {
       return { open: false, reason: 'StaleVoucher', message: `no voucher advanced the count within ${this.freshMs} ms` };
     }
-    try {
-      const { allowedTicks } = await this.entitlement(streamId, viewer, sessionId);
-      if (allowedTicks !== null && l.ticks > allowedTicks) {
-        return { open: false, reason: 'EscrowExhausted', message: `the escrow covers ${allowedTicks} ticks, the voucher asks for ${l.ticks}` };
-      }
-      return { open: true };
-    } catch (e) {
-      const h = e as HttpError;
-      return { open: false, reason: h.name, message: h.message };
+    if (e?.error && e.error.name !== 'ChainUnavailable') return { open: false, reason: e.error.name, message: e.error.message };
+    const good = e?.value && this.now() - e.goodAt <= this.maxChainAgeMs ? e.value : undefined;
+    if (!good) return { open: false, reason: 'ChainUnavailable', message: e?.error?.message ?? 'the chain has not been read yet' };
+    if (good.allowedTicks !== null && l.ticks > good.allowedTicks) {
+      return { open: false, reason: 'EscrowExhausted', message: `the escrow covers ${good.allowedTicks} ticks, the voucher asks for ${l.ticks}` };
     }
+    return { open: true };
+  }
+
+  /** Decides with an entitlement at most `freshMs` old (reading it first if need be). */
+  async decide(streamId: bigint, viewer: string, sessionId: bigint): Promise<Decision> {
+    await this.currentEntitlement(streamId, viewer, sessionId).catch(() => {});
+    return this.decideNow(streamId, viewer, sessionId);
+  }
+
+  /**
+   * The entitlement as known, if read within `freshMs`; otherwise read now. Keeps the voucher path
+   * free of chain round trips in the common case (the background refresh keeps it current).
+   */
+  async currentEntitlement(streamId: bigint, viewer: string, sessionId: bigint): Promise<Entitlement> {
+    const k = Gate.key(streamId, viewer, sessionId);
+    let e = this.known.get(k);
+    if (e && this.now() - e.at >= this.refreshMs) void this.refresh(streamId, viewer, sessionId);
+    // Top-ups and withdrawals are the only things that move `allowedTicks` (settlement moves
+    // ticks_settled and the escrow together), so a reading up to maxChainAgeMs old is still right.
+    if (!e || (e.error && !e.value) || this.now() - e.goodAt > this.maxChainAgeMs) {
+      await this.refresh(streamId, viewer, sessionId);
+      e = this.known.get(k)!;
+    }
+    if (e.error && (e.error.name !== 'ChainUnavailable' || !e.value || this.now() - e.goodAt > this.maxChainAgeMs)) throw e.error;
+    return e.value!;
+  }
+
+  /**
+   * The session's key and id, which do not change while it is open: cached for `sessionKeyTtlMs`,
+   * and read again when a voucher names another session id.
+   */
+  async sessionKey(streamId: bigint, viewer: string, sessionId: bigint): Promise<ChainSession> {
+    const k = `${streamId}:${viewer}`;
+    const hit = this.sessions.get(k);
+    if (hit && hit.session.id === sessionId && this.now() - hit.at < this.sessionKeyTtlMs) return hit.session;
+    let session: ChainSession | null;
+    try {
+      session = await withTimeout(this.chain.session(streamId, viewer), this.readTimeoutMs, 'session_of');
+    } catch (e) {
+      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
+    }
+    if (!session) throw new HttpError(402, 'NotPaying', `${viewer} has no open session on stream ${streamId}: join it first`);
+    this.sessions.set(k, { session, at: this.now() });
+    if (this.sessions.size > 100_000) this.sessions.clear();
+    if (session.id !== sessionId) {
+      throw new HttpError(409, 'WrongSession', `the open session of ${viewer} on stream ${streamId} is ${session.id}, not ${sessionId}`);
+    }
+    return session;
+  }
+
+  private refresh(streamId: bigint, viewer: string, sessionId: bigint): Promise<void> {
+    const k = Gate.key(streamId, viewer, sessionId);
+    const pending = this.refreshing.get(k);
+    if (pending) return pending;
+    const p = this.entitlement(streamId, viewer, sessionId)
+      .then(
+        (value) => {
+          const t = this.now();
+          this.known.set(k, { value, at: t, goodAt: t });
+        },
+        (error: HttpError) => {
+          const prev = this.known.get(k);
+          this.known.set(k, { value: prev?.value, goodAt: prev?.goodAt ?? 0, at: this.now(), error });
+        },
+      )
+      .finally(() => this.refreshing.delete(k));
+    this.refreshing.set(k, p);
+    return p;
   }
 
   forget(streamId: bigint, viewer: string, sessionId: bigint): void {
-    this.latest.delete(Gate.key(streamId, viewer, sessionId));
+    const k = Gate.key(streamId, viewer, sessionId);
+    this.latest.delete(k);
+    this.known.delete(k);
   }
 }

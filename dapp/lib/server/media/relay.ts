@@ -31,6 +31,8 @@ export class Relay {
       metrics: Metrics;
       intervalMs: number;
       log?: RelayLog;
+      /** Called after each included settlement (the server drops its chain-read cache). */
+      onSettled?: () => void;
     },
   ) {}
 
@@ -52,20 +54,23 @@ export class Relay {
   private async check(signed: SignedVoucher, recentWithin?: bigint): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
     const { streamId, viewer, sessionId, cumulativeTicks } = signed.voucher;
     const { chain, gate, store } = this.o;
-    let stream;
+    let session;
     try {
-      stream = await chain.stream(streamId);
+      session = await gate.sessionKey(streamId, viewer, sessionId);
     } catch (e) {
-      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read: ${(e as Error).message}`);
+      // Say "no such stream" rather than "no session" when that is the reason.
+      if (e instanceof HttpError && e.name === 'NotPaying' && !(await chain.stream(streamId).catch(() => true))) {
+        throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
+      }
+      throw e;
     }
-    if (!stream) throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
-    const { session, allowedTicks } = await gate.entitlement(streamId, viewer, sessionId);
     if (!verifyVoucher(chain.tickStream, session.sessionKey, signed)) {
       throw new HttpError(401, 'BadSignature', 'the signature is not the session key’s signature of this voucher');
     }
+    const { session: now, allowedTicks } = await gate.currentEntitlement(streamId, viewer, sessionId);
     const stored = store.latest(streamId, viewer, sessionId);
     const repeat = stored !== undefined && cumulativeTicks === stored.cumulativeTicks;
-    const settledHere = stored && stored.settledTicks > session.ticksSettled ? stored.settledTicks : session.ticksSettled;
+    const settledHere = stored && stored.settledTicks > now.ticksSettled ? stored.settledTicks : now.ticksSettled;
     if (
       recentWithin !== undefined &&
       stored &&
@@ -75,8 +80,8 @@ export class Relay {
     ) {
       return { cumulativeTicks: stored.cumulativeTicks, settledTicks: settledHere };
     }
-    if (!repeat && (cumulativeTicks <= session.ticksSettled || (stored && cumulativeTicks < stored.cumulativeTicks))) {
-      const at = stored && stored.cumulativeTicks > session.ticksSettled ? stored.cumulativeTicks : session.ticksSettled;
+    if (!repeat && (cumulativeTicks <= settledHere || (stored && cumulativeTicks < stored.cumulativeTicks))) {
+      const at = stored && stored.cumulativeTicks > settledHere ? stored.cumulativeTicks : settledHere;
       throw new HttpError(409, 'StaleVoucher', `the voucher counts ${cumulativeTicks} ticks; this session is already at ${at}`);
     }
     if (allowedTicks !== null && cumulativeTicks > allowedTicks) {
@@ -85,8 +90,7 @@ export class Relay {
     store.saveLatest({ streamId, viewer, sessionId, cumulativeTicks, signature: signed.signature, receivedAtMs: Date.now() });
     gate.accepted(streamId, viewer, sessionId, cumulativeTicks);
     this.o.metrics.vouchersAccepted++;
-    const settled = store.latest(streamId, viewer, sessionId)?.settledTicks ?? 0n;
-    return { cumulativeTicks, settledTicks: settled > session.ticksSettled ? settled : session.ticksSettled };
+    return { cumulativeTicks, settledTicks: settledHere };
   }
 
   start(): void {
@@ -122,6 +126,7 @@ export class Relay {
         return;
       }
       metrics.settled((Date.now() - t0) / 1000, batch.length);
+      this.o.onSettled?.();
       batch.forEach((v, i) => {
         const r = results[i];
         if (r && 'ok' in r) store.markSettled(v.streamId, v.viewer, v.sessionId, v.cumulativeTicks);

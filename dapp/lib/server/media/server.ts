@@ -56,6 +56,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     metrics,
     intervalMs: deps.settleIntervalMs ?? 10_000,
     log: deps.log,
+    onSettled: () => (deps.chain as Partial<{ invalidate(): void }>).invalidate?.(),
   });
   const sfu = new Sfu({
     maxSdpBytes: MAX_SDP_BYTES,
@@ -69,25 +70,18 @@ export function createMediaServer(deps: MediaServerDeps) {
   relay.start();
 
   // The gate loop: re-decide every viewer; media flows only to the open ones.
-  let deciding = false;
-  const decideAll = async () => {
-    if (deciding) return;
-    deciding = true;
-    try {
-      await Promise.all(sfu.viewers().map((v) => decide(v)));
-    } finally {
-      deciding = false;
-    }
+  const decideAll = () => {
+    for (const v of sfu.viewers()) decide(v);
   };
-  const decide = async (v: Viewer) => {
-    const d = await gate.decide(v.streamId, v.viewer, v.sessionId);
+  const decide = (v: Viewer) => {
+    const d = gate.decideNow(v.streamId, v.viewer, v.sessionId);
     if (!d.open && v.open) {
       metrics.deny(d.reason);
       deps.log?.(`[gate] media to ${v.viewer} on stream ${v.streamId} stopped: ${d.message}`);
     }
     sfu.setOpen(v, d.open);
   };
-  const gateTimer = setInterval(() => void decideAll(), deps.gateIntervalMs ?? 250);
+  const gateTimer = setInterval(decideAll, deps.gateIntervalMs ?? 250);
 
   function streamIdOf(s: string): bigint {
     if (!/^[0-9]{1,20}$/.test(s) || BigInt(s) >= 1n << 64n) throw new HttpError(404, 'StreamNotFound', `"${s}" is not a stream id`);
@@ -184,7 +178,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const r = await relay.accept(signed);
     // Reopen this viewer's media at once instead of at the next gate round.
     const { streamId, viewer, sessionId } = signed.voucher;
-    for (const c of sfu.viewers(streamId)) if (c.viewer === viewer && c.sessionId === sessionId && !c.open) void decide(c);
+    for (const c of sfu.viewers(streamId)) if (c.viewer === viewer && c.sessionId === sessionId && !c.open) decide(c);
     return json(202, { cumulativeTicks: r.cumulativeTicks.toString(), settledTicks: r.settledTicks.toString() });
   }
 

@@ -131,7 +131,7 @@ export class Sfu {
       t.onTrack.subscribe((track) => {
         const kind = track.kind as Kind;
         pub.codecs[kind] = t.codecs[0];
-        pub.bind(kind, t, track.ssrc);
+        pub.bind(kind, t, track.ssrc ?? 0);
         track.onReceiveRtp.subscribe((rtp) => this.forward(room, pub, kind, rtp));
         if (kind === 'video') pub.requestKeyframe();
       });
