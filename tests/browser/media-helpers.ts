@@ -4,8 +4,10 @@
  * over WHIP or play over WHEP with a VoucherTicker, driven through page.evaluate on the app's origin.
  */
 import { buildSync } from 'esbuild';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { stringToU8a, u8aToHex } from '@polkadot/util';
@@ -13,6 +15,16 @@ import { ROOT } from '../../scripts/lib/toolchain.ts';
 import type { App } from './harness.ts';
 
 let bundle: string | undefined;
+
+/**
+ * This run's deployment record in a file of its own: test-results/deployment.json is shared by every
+ * vitest run in the checkout, and a concurrent run on another chain would overwrite it.
+ */
+export function ownDeploymentFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'vilo-deploy-')), 'deployment.json');
+  writeFileSync(file, JSON.stringify(inject('deployment')));
+  return file;
+}
 
 /** whip.ts, whep.ts, ticker.ts and SessionKey as one script defining `window.ViloMedia`. */
 export function mediaClientScript(): string {

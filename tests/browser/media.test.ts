@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
 import { launchBrowser, startApp, type App } from './harness.ts';
-import { publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
+import { ownDeploymentFile, publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
 
 let env: Env;
 let app: App;
@@ -20,7 +20,7 @@ let streamId: bigint;
 
 beforeAll(async () => {
   env = await setupEnv();
-  app = await startApp(inject('chainUrl'), inject('deploymentPath'), {
+  app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
     VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-media-')), 'relay.sqlite'),
     VILO_SETTLE_INTERVAL_MS: '4000',
   });

@@ -33,17 +33,26 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
 
   let inner: (ChainReader & ChainSettler) | undefined;
   let api: ApiPromise | undefined;
-  const unavailable = () => Promise.reject(new Error(chainUrl && contracts ? `not connected to ${chainUrl} yet` : 'VILO_CHAIN_URL and VILO_DEPLOYMENT are not set'));
-  const live = () => (inner && api?.isConnected ? inner : undefined);
+  let connected: () => void = () => {};
+  const ready = new Promise<void>((r) => (connected = r));
+  /** The chain client once connected; waits up to 5 s for the first connection, then fails (closed). */
+  const live = async (): Promise<ChainReader & ChainSettler> => {
+    if (!inner) {
+      if (!chainUrl || !contracts) throw new Error('VILO_CHAIN_URL and VILO_DEPLOYMENT are not set');
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 5_000))]);
+    }
+    if (!inner || !api?.isConnected) throw new Error(`not connected to ${chainUrl}`);
+    return inner;
+  };
   const reader: ChainReader = {
     tickStream: contracts?.tick_stream ?? '',
-    stream: (id) => live()?.stream(id) ?? unavailable(),
-    session: (id, v) => live()?.session(id, v) ?? unavailable(),
-    escrow: (v) => live()?.escrow(v) ?? unavailable(),
-    hasSubscription: (v, id) => live()?.hasSubscription(v, id) ?? unavailable(),
+    stream: async (id) => (await live()).stream(id),
+    session: async (id, v) => (await live()).session(id, v),
+    escrow: async (v) => (await live()).escrow(v),
+    hasSubscription: async (v, id) => (await live()).hasSubscription(v, id),
   };
   const settler: ChainSettler = {
-    settle: (vs: SignedVoucher[]) => live()?.settle(vs) ?? unavailable(),
+    settle: async (vs: SignedVoucher[]) => (await live()).settle(vs),
   };
 
   if (chainUrl && contracts) {
@@ -52,6 +61,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
         api = await ApiPromise.create({ provider: new WsProvider(chainUrl), noInitWarn: true });
         const relay = await relayAccount(api, env.VILO_RELAY_SURI);
         inner = contractChain(api, contracts, relay);
+        connected();
         log(`[media] chain ${chainUrl} connected; relay account ${relay?.address ?? '(none: vouchers are stored, not settled)'}`);
       } catch (e) {
         log(`[media] cannot use the chain at ${chainUrl}: ${(e as Error).message} (the gate refuses everyone)`);

@@ -124,7 +124,6 @@ export function createMediaServer(deps: MediaServerDeps) {
       throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
     }
     if (!stream) throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
-    if (!stream.live || !sfu.publisher(streamId)) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
     if (!req.headers.get('authorization')) throw new HttpError(402, 'NotPaying', 'playback needs "Authorization: Voucher <latest signed voucher>"');
     let signed;
     try {
@@ -137,6 +136,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       metrics.reject('VoucherMismatch');
       throw new HttpError(403, 'VoucherMismatch', 'the voucher is for another stream, viewer or session than the request names');
     }
+    if (!stream.live || !sfu.publisher(streamId)) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
     const offer = await sdpBody(req);
     try {
       await relay.accept(signed, { recentWithin: 5n });
