@@ -13,7 +13,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+let cached: ChainConfig | undefined;
+
+/** Read once per server process: a deployment does not move while the server runs. */
 export function chainConfig(): ChainConfig {
+  cached ??= readConfig();
+  return cached;
+}
+
+function readConfig(): ChainConfig {
   const chainUrl = env.VILO_CHAIN_URL;
   const file = env.VILO_DEPLOYMENT;
   if (!chainUrl || !file) {

@@ -3,7 +3,7 @@
  * by its own Node server on a free port, and a test-only injected wallet.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../../scripts/chain/launch.ts';
@@ -54,7 +54,12 @@ export async function startApp(
 ): Promise<App> {
   const port = await freePort();
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'build/index.js')], {
+  // Run a snapshot of build/: another test run on this machine may rebuild build/ meanwhile, and the
+  // server imports its route chunks lazily. Inside ROOT, so node_modules still resolves.
+  const snapshot = join(ROOT, 'test-results/app-builds', String(port));
+  rmSync(snapshot, { recursive: true, force: true });
+  cpSync(join(ROOT, 'build'), snapshot, { recursive: true });
+  const child: ChildProcess = spawn(process.execPath, [join(snapshot, 'index.js')], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -88,12 +93,14 @@ export async function startApp(
     url,
     output: () => out,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(t);
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(snapshot, { recursive: true, force: true });
     },
   };
 }
@@ -114,7 +121,7 @@ export function collectPageErrors(context: BrowserContext): string[] {
   function watch(page: Page) {
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+      if (m.type() === 'error') errors.push(`console: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
     });
   }
   return errors;

@@ -19,9 +19,17 @@ export interface StreamRow {
   ratePerSecond: bigint | null;
 }
 
-export async function loadStreams(c: Contracts, limit = 100): Promise<StreamRow[]> {
-  const { value } = await c.registry.query.listStreams(READER, 1n, limit);
-  return Promise.all(value.map((s) => streamRow(c, s)));
+/** The registry's page size limit (stream_registry MAX_PAGE). */
+export const PAGE = 50;
+
+/** The newest `newest` streams (pages of PAGE ids), each with its viewers and price. */
+export async function loadStreams(c: Contracts, newest = 200): Promise<StreamRow[]> {
+  const count = (await c.registry.query.streamCount(READER)).value;
+  const first = count > BigInt(newest) ? count - BigInt(newest) + 1n : 1n;
+  const pages: Promise<{ value: Parameters<typeof streamRow>[1][] }>[] = [];
+  for (let id = first; id <= count; id += BigInt(PAGE)) pages.push(c.registry.query.listStreams(READER, id, PAGE));
+  const streams = (await Promise.all(pages)).flatMap((p) => p.value);
+  return Promise.all(streams.map((s) => streamRow(c, s)));
 }
 
 async function streamRow(c: Contracts, s: { id: bigint; title: string; description: string; category: string; creator: string; live: boolean }): Promise<StreamRow> {

@@ -32,6 +32,27 @@ export class ChainState {
     return this.#pending;
   }
 
+  /** Resolves once the block `blockHash` (already included) is finalized. */
+  async finalized(blockHash: string): Promise<void> {
+    const { api } = await this.contracts();
+    const target = (await api.rpc.chain.getHeader(blockHash)).number.toNumber();
+    await new Promise<void>((resolve, reject) => {
+      let unsub: (() => void) | undefined;
+      let done = false;
+      api.rpc.chain
+        .subscribeFinalizedHeads((h) => {
+          if (done || h.number.toNumber() < target) return;
+          done = true;
+          unsub?.();
+          resolve();
+        })
+        .then((u) => {
+          unsub = u;
+          if (done) u();
+        }, reject);
+    });
+  }
+
   async disconnect(): Promise<void> {
     const p = this.#pending;
     this.#pending = null;

@@ -130,7 +130,7 @@ export class StreamStudio {
 
   /** Camera and microphone → WHIP. Asks for a fresh key when none is held (one signature). */
   async goLiveFromCamera(): Promise<void> {
-    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 15 }, audio: true });
     try {
       const key = this.streamKey ?? (await this.newStreamKey());
       const { publish } = await import('../media/whip.ts');

@@ -25,7 +25,11 @@ export class TxLog {
   entries = $state<TxEntry[]>([]);
   #next = 1;
 
-  constructor(private readonly token: () => Token) {}
+  constructor(
+    private readonly token: () => Token,
+    /** Resolves when the block with this hash is finalized (transactions resolve at inclusion). */
+    private readonly finalized?: (blockHash: string) => Promise<void>,
+  ) {}
 
   /**
    * Runs `send` (a bindings transaction given the status callback); records each status. Resolves with
@@ -43,10 +47,18 @@ export class TxLog {
           // A finalized status may arrive after a failure report; a failure is final.
           const cur = this.entries.find((e) => e.id === entry.id);
           if (cur?.status === 'failed') return;
-          update(status === 'failed' ? { status } : { status });
           void detail;
+          update({ status });
         },
       });
+      const blockHash = (result as { blockHash?: unknown } | null)?.blockHash;
+      if (typeof blockHash === 'string' && this.finalized) {
+        // Report finality in the background; the caller goes on at inclusion.
+        this.finalized(blockHash).then(
+          () => update({ status: 'finalized' }),
+          () => {},
+        );
+      }
       return result;
     } catch (e) {
       const sentence = errorSentence(e, this.token());

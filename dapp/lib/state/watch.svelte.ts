@@ -275,7 +275,7 @@ export class WatchSession {
           if (!this.#playing) void this.#play();
         } else if (e.error?.startsWith('Runway')) {
           this.phase = 'stopped';
-          this.notice = 'Your deposit is used up: top up to keep watching, or leave to get back what is left.';
+          this.notice = 'Top up to keep watching, or leave: what is left of the deposit comes back.';
           void this.#stopPlayback();
         } else {
           this.notice = `The last second was not accepted: ${e.error ?? 'unknown reason'}`;
@@ -296,8 +296,16 @@ export class WatchSession {
     const v = this.#latest;
     if (!v || this.#playing || this.#closed || this.phase !== 'watching') return;
     this.#playing = true;
-    this.mediaStatus = 'connecting';
     try {
+      // Ask first (a refused WHEP offer would cost a peer connection and log a failed request).
+      const status = (await (await fetch(`/api/streams/${this.streamId}/media`)).json().catch(() => ({}))) as { live?: boolean };
+      if (!status.live) {
+        this.#playing = false;
+        this.mediaStatus = 'The creator is not sending video right now; waiting…';
+        this.#timers.push(setTimeout(() => void this.#play(), 4_000));
+        return;
+      }
+      this.mediaStatus = 'connecting';
       const { play } = await import('../media/whep.ts');
       const p = await play({ streamId: this.streamId, viewer: this.viewer!, sessionId: this.sessionId!, voucher: v });
       if (this.phase !== 'watching') {

@@ -1,0 +1,269 @@
+/**
+ * The dApp in a real browser (Debian Chromium) against the built app and the local chain, with the
+ * test-only injected wallet. Journeys: a viewer pays per second and leaves with the refund; a viewer's
+ * runway ends; a creator registers, prices, goes live from the camera and withdraws; no wallet.
+ * Money is checked on chain through the generated bindings, to the planck.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApiPromise } from '@polkadot/api';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, collectPageErrors, launchBrowser, screenshot, startApp, type App } from './harness.ts';
+import { injectTestWallet, type TestWallet } from './wallet.ts';
+import { setupEnv, type Env } from '../e2e/helpers.ts';
+import { join as joinStream, liveStream, plan, RATE } from '../e2e/protocol-helpers.ts';
+
+let env: Env;
+let app: App;
+let browser: Browser;
+
+beforeAll(async () => {
+  env = await setupEnv();
+  // A private copy of the deployment record: another test run on this machine rewrites the shared one.
+  const dir = mkdtempSync(join(tmpdir(), 'vilo-dapp-'));
+  const deployment = join(dir, 'deployment.json');
+  writeFileSync(deployment, JSON.stringify(inject('deployment'), (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  app = await startApp(inject('chainUrl'), deployment, {
+    VILO_SETTLE_INTERVAL_MS: '2000',
+    VILO_RELAY_DB: join(dir, 'relay.sqlite'),
+    VILO_ICE_HOSTS: '127.0.0.1',
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  if (app) {
+    mkdirSync(join(ARTIFACTS), { recursive: true });
+    writeFileSync(join(ARTIFACTS, 'dapp-server.log'), app.output());
+  }
+  await env?.api.disconnect();
+});
+
+interface Ctx {
+  context: BrowserContext;
+  page: Page;
+  wallet: TestWallet | null;
+  errors: string[];
+}
+
+let opened = 0;
+async function open(accounts: { uri: string; name: string }[] | null): Promise<Ctx> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const errors = collectPageErrors(context);
+  const wallet = accounts ? await injectTestWallet(context, env.api, accounts) : null;
+  const page = await context.newPage();
+  const name = `failed-${++opened}`;
+  onTestFailed(async () => {
+    if (!page.isClosed()) await screenshot(page, name).catch(() => {});
+    console.error(`[dapp test] page errors (${name}):`, errors, '\nserver output tail:\n', app.output().slice(-3000));
+  });
+  return { context, page, wallet, errors };
+}
+
+/** Connects the injected wallet on /wallet and picks `name`. */
+async function connectWallet(c: Ctx, name: string): Promise<void> {
+  await go(c.page, `/wallet`);
+  await c.page.getByRole('button', { name: 'Connect wallet' }).click();
+  await c.page.getByRole('radio', { name: new RegExp(name) }).check();
+  await expect.poll(() => c.page.getByTestId('wallet-badge').textContent()).toContain(name);
+}
+
+/** Navigates and waits until the app has hydrated (controls respond). */
+async function go(page: Page, path: string): Promise<void> {
+  await page.goto(app.url + path);
+  await page.locator('html[data-ready="true"]').waitFor();
+}
+
+async function number(page: Page, testId: string, attr: string): Promise<bigint> {
+  return BigInt((await page.getByTestId(testId).getAttribute(attr)) ?? 'NaN');
+}
+
+/** Plancks `to` received from `from` by balances.Transfer in blocks after `sinceBlock`. */
+async function transfers(api: ApiPromise, from: string, to: string, sinceBlock: number): Promise<bigint[]> {
+  const head = (await api.rpc.chain.getHeader()).number.toNumber();
+  const out: bigint[] = [];
+  for (let n = sinceBlock + 1; n <= head; n++) {
+    const events = await api.query.system.events.at(await api.rpc.chain.getBlockHash(n));
+    for (const { event } of events) {
+      if (api.events.balances.Transfer.is(event) && event.data.from.toString() === from && event.data.to.toString() === to) {
+        out.push(event.data.amount.toBigInt());
+      }
+    }
+  }
+  return out;
+}
+
+const blockNumber = async (api: ApiPromise) => (await api.rpc.chain.getHeader()).number.toNumber();
+
+/** Starts each journey from an empty escrow, so the runway and the refund are exact. */
+async function emptyEscrow(who: Env['accounts']['dave']) {
+  if ((await env.payments.query.escrowOf(who.address, who.address)).value > 0n) await env.payments.tx.refund(who, who.address);
+}
+
+describe('dApp in Chromium', () => {
+  it('a viewer connects, signs in, joins with one approval, pays rate × N, tops up, leaves with the refund', async () => {
+    const { alice, dave, eve } = env.accounts;
+    void alice;
+    const streamId = await liveStream(env, eve, plan({ tiers: [{ price: RATE * 3_600n, periodMs: 86_400_000n }] }));
+    await env.registry.tx.updateStream(eve, streamId, { title: `Evening jazz ${streamId}`, description: 'Piano trio, live from the club', category: 'music', thumbnailCid: null });
+    await emptyEscrow(dave);
+
+    // The creator goes live from the browser camera, so the viewer gets real video.
+    const creator = await open([{ uri: '//Eve', name: 'Eve' }]);
+    await connectWallet(creator, 'Eve');
+    await go(creator.page, `/creator/${streamId}`);
+    await creator.page.getByRole('button', { name: 'Go live from camera' }).click();
+    await creator.page.getByTestId('preview').waitFor({ timeout: 30_000 });
+    expect(creator.wallet!.requests.map((r) => r.kind)).toEqual(['raw']); // the stream-key request only
+
+    const v = await open([{ uri: '//Dave', name: 'Dave' }]);
+    await connectWallet(v, 'Dave');
+    await v.page.getByRole('button', { name: 'Sign in with this account' }).click();
+    await v.page.getByTestId('signed-in').waitFor();
+    expect(v.wallet!.requests).toHaveLength(1);
+    expect(v.wallet!.requests[0].kind).toBe('raw');
+    expect((await v.context.cookies()).find((c) => c.name === 'vilo_session')?.httpOnly).toBe(true);
+    await screenshot(v.page, 'wallet');
+
+    await go(v.page, '/');
+    await v.page.locator(`[data-stream-id="${streamId}"]`).waitFor();
+    await v.page.getByTestId('search').fill('jazz piano');
+    await expect.poll(() => v.page.locator(`[data-stream-id="${streamId}"]`).count()).toBe(1);
+    await screenshot(v.page, 'discover');
+
+    const earnings0 = (await env.payments.query.earningsOf(dave.address, streamId)).value;
+    const ticks0 = (await env.ticks.query.viewerTicks(dave.address, streamId, dave.address)).value;
+    const block0 = await blockNumber(env.api);
+    const deposit = RATE * 600n;
+    await go(v.page, `/watch/${streamId}`);
+    await v.page.getByTestId('deposit').fill('0.0006');
+    const before = v.wallet!.requests.length;
+    await v.page.getByRole('button', { name: 'Join and watch' }).click();
+    await v.page.getByTestId('meter').waitFor({ timeout: 30_000 });
+    // ONE approval for deposit + session key + locked rate.
+    expect(v.wallet!.requests.slice(before).map((r) => r.kind)).toEqual(['payload']);
+
+    // Watch: the meter ticks each second and the cost is ticks × rate.
+    await expect.poll(async () => number(v.page, 'meter', 'data-ticks'), { timeout: 30_000 }).toBeGreaterThanOrEqual(8n);
+    const ticks = await number(v.page, 'meter', 'data-ticks');
+    const spent = await number(v.page, 'meter', 'data-spent');
+    expect(spent % RATE).toBe(0n);
+    expect(spent / RATE).toBeGreaterThanOrEqual(ticks - 1n); // read one attribute after the other
+    await v.page.getByTestId('video').waitFor({ timeout: 20_000 });
+    await expect.poll(() => v.page.getByTestId('video').evaluate((el: HTMLVideoElement) => el.videoWidth), { timeout: 20_000 }).toBeGreaterThan(0);
+    // The relay settles every 2 s: earnings move on chain while watching.
+    await expect.poll(async () => (await env.payments.query.earningsOf(dave.address, streamId)).value, { timeout: 20_000 }).toBeGreaterThan(earnings0);
+    await screenshot(v.page, 'watch');
+
+    // Top up.
+    await v.page.getByTestId('topup-amount').fill('0.0003');
+    await v.page.getByRole('button', { name: 'Top up' }).click();
+    await expect.poll(() => v.page.getByTestId('tx').first().getAttribute('data-status'), { timeout: 30_000 }).toMatch(/inBlock|finalized/);
+    expect(v.wallet!.requests.slice(before).map((r) => r.kind)).toEqual(['payload', 'payload']);
+
+    // Leave: the final voucher settles the rest; the unspent escrow comes back.
+    await v.page.getByRole('button', { name: 'Leave and refund' }).click();
+    await v.page.getByTestId('refund').waitFor({ timeout: 30_000 });
+    const n = (await env.ticks.query.viewerTicks(dave.address, streamId, dave.address)).value - ticks0;
+    expect(n).toBeGreaterThanOrEqual(ticks);
+    expect((await env.payments.query.earningsOf(dave.address, streamId)).value - earnings0).toBe(RATE * n);
+    const refund = deposit + RATE * 300n - RATE * n;
+    expect((await env.payments.query.escrowOf(dave.address, dave.address)).value).toBe(0n);
+    expect(await transfers(env.api, env.payments.address, dave.address, block0)).toEqual([refund]);
+    expect(await v.page.getByTestId('refund').textContent()).toContain(String(Number(refund) / 1e12).replace(/0+$/, ''));
+    expect((await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value).toBeNull();
+    await screenshot(v.page, 'watch-left');
+
+    await creator.page.getByRole('button', { name: 'Stop camera' }).click();
+    expect(v.errors).toEqual([]);
+    expect(creator.errors).toEqual([]);
+    await v.context.close();
+    await creator.context.close();
+  }, 300_000);
+
+  it("stops a viewer whose runway ends, and settles from the viewer's own wallet", async () => {
+    const { eve, ferdie } = env.accounts;
+    const streamId = await liveStream(env, eve);
+    await emptyEscrow(ferdie);
+    const v = await open([{ uri: '//Ferdie', name: 'Ferdie' }]);
+    await connectWallet(v, 'Ferdie');
+    await go(v.page, `/watch/${streamId}`);
+    await v.page.getByTestId('deposit').fill('0.000005'); // five seconds at 1 µUNIT/s
+    await v.page.getByRole('button', { name: 'Join and watch' }).click();
+    await v.page.getByTestId('meter').waitFor({ timeout: 30_000 });
+    await expect.poll(() => v.page.getByTestId('meter').getAttribute('data-phase'), { timeout: 30_000 }).toBe('stopped');
+    expect(await number(v.page, 'meter', 'data-ticks')).toBe(5n);
+    expect(await v.page.getByTestId('runway').textContent()).toContain('your deposit is used up');
+    await screenshot(v.page, 'watch-runway-ended');
+    // No more vouchers: the count stays at five.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await number(v.page, 'meter', 'data-ticks')).toBe(5n);
+
+    await v.page.getByRole('button', { name: 'Settle now' }).click();
+    await expect.poll(async () => (await env.ticks.query.viewerTicks(ferdie.address, streamId, ferdie.address)).value, { timeout: 30_000 }).toBe(5n);
+    expect((await env.payments.query.escrowOf(ferdie.address, ferdie.address)).value).toBe(0n);
+    expect((await env.payments.query.earningsOf(ferdie.address, streamId)).value).toBe(RATE * 5n);
+    expect(v.errors).toEqual([]);
+    await v.context.close();
+  });
+
+  it('a creator registers a stream, prices it, gets a stream key and withdraws earnings', async () => {
+    const { bob, dave } = env.accounts;
+    const c = await open([{ uri: '//Bob', name: 'Bob' }]);
+    await connectWallet(c, 'Bob');
+    await go(c.page, `/creator`);
+    await c.page.getByTestId('title').fill('Rust live coding');
+    await c.page.getByTestId('category').fill('Coding');
+    await c.page.getByTestId('rate').fill('0.00012'); // 2 µUNIT per second
+    await c.page.getByTestId('tier-0-price').fill('1.5');
+    await c.page.getByTestId('tier-0-days').fill('30');
+    await screenshot(c.page, 'creator-register');
+    await c.page.getByRole('button', { name: 'Register stream' }).click();
+    await c.page.waitForURL(/\/creator\/\d+$/, { timeout: 60_000 });
+    const streamId = BigInt(c.page.url().split('/').pop()!);
+    expect(c.wallet!.requests.map((r) => r.kind)).toEqual(['payload', 'payload', 'payload']);
+    const stream = (await env.registry.query.getStream(bob.address, streamId)).value!;
+    expect(stream).toMatchObject({ creator: bob.address, title: 'Rust live coding', category: 'coding', live: true });
+    expect((await env.pricing.query.pricePlan(bob.address, streamId)).value).toMatchObject({
+      ratePerSecond: 2_000_000n,
+      tiers: [{ price: 1_500_000_000_000n, periodMs: 30n * 86_400_000n }],
+    });
+
+    // A stream key for OBS, shown once, with the WHIP URL.
+    await c.page.getByRole('button', { name: 'New stream key' }).click();
+    await expect.poll(() => c.page.getByTestId('stream-key').textContent()).toMatch(/^vk_/);
+    expect(await c.page.getByTestId('whip-url').textContent()).toBe(`${app.url}/whip/${streamId}`);
+
+    // A viewer watches 30 seconds (settled through the bindings); the studio shows the earnings.
+    await emptyEscrow(dave);
+    const j = await joinStream(env, dave, streamId, 2_000_000n * 100n, 2_000_000n);
+    await env.ticks.tx.leaveStream(dave, streamId, j.voucher(30n), true);
+    const earned = 2_000_000n * 30n;
+    await expect.poll(async () => number(c.page, 'earnings', 'data-plancks'), { timeout: 20_000 }).toBe(earned);
+    await screenshot(c.page, 'creator-studio');
+
+    const block0 = await blockNumber(env.api);
+    await c.page.getByRole('button', { name: 'Withdraw earnings' }).click();
+    await c.page.getByTestId('withdrawn').waitFor({ timeout: 30_000 });
+    expect(await transfers(env.api, env.payments.address, bob.address, block0)).toEqual([earned]);
+    expect((await env.payments.query.earningsOf(bob.address, streamId)).value).toBe(0n);
+    expect(c.errors).toEqual([]);
+    await c.context.close();
+  }, 240_000);
+
+  it('without a wallet, says what to install', async () => {
+    const c = await open(null);
+    await go(c.page, `/wallet`);
+    await c.page.getByRole('button', { name: 'Connect wallet' }).click();
+    await c.page.getByTestId('install-wallet').waitFor();
+    const text = await c.page.getByTestId('install-wallet').textContent();
+    for (const w of ['Polkadot.js extension', 'Talisman', 'SubWallet', 'Nova Wallet']) expect(text).toContain(w);
+    await screenshot(c.page, 'no-wallet');
+    expect(c.errors).toEqual([]);
+    await c.context.close();
+  });
+});
