@@ -1,0 +1,146 @@
+/**
+ * Non-browser media clients on werift, for the tests and the benchmarks:
+ * - `encoderPublisher`: what OBS 30+ does — an encoder (ffmpeg: testsrc2 → H.264 baseline or VP8 →
+ *   RTP on a local UDP port) whose packets a WHIP client sends, the offer carrying the stream key as
+ *   a Bearer token.
+ * - `rtpViewer`: a WHEP client that counts the RTP it receives.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import type { SignedVoucher } from '../../dapp/lib/protocol/voucher.ts';
+import { voucherAuthorization } from '../../dapp/lib/media/wire.ts';
+
+const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
+export const H264 = () =>
+  new RTCRtpCodecParameters({
+    mimeType: 'video/H264',
+    clockRate: 90_000,
+    rtcpFeedback: FEEDBACK,
+    parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+  });
+export const VP8 = () => new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: FEEDBACK });
+
+export interface EncoderPublisher {
+  pc: RTCPeerConnection;
+  location: string;
+  ffmpeg: ChildProcess;
+  /** RTP packets the encoder produced so far. */
+  packets: () => number;
+  stop(): Promise<void>;
+}
+
+export async function encoderPublisher(o: {
+  baseUrl: string;
+  streamId: bigint;
+  streamKey: string;
+  codec?: 'h264' | 'vp8';
+  size?: string;
+  bitrate?: string;
+}): Promise<EncoderPublisher> {
+  const codec = o.codec ?? 'h264';
+  const pc = new RTCPeerConnection({ codecs: { video: [codec === 'h264' ? H264() : VP8()] } });
+  const track = new MediaStreamTrack({ kind: 'video' });
+  pc.addTransceiver(track, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  const res = await fetch(`${o.baseUrl}/whip/${o.streamId}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${o.streamKey}` },
+    body: pc.localDescription!.sdp,
+  });
+  if (res.status !== 201) {
+    await pc.close();
+    throw new Error(`WHIP refused: ${res.status} ${await res.text()}`);
+  }
+  const location = new URL(res.headers.get('Location')!, o.baseUrl).toString();
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  let packets = 0;
+  sock.on('message', (buf) => {
+    packets++;
+    track.writeRtp(buf);
+  });
+  const enc =
+    codec === 'h264'
+      ? ['-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p']
+      : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8'];
+  const ffmpeg = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.size ?? '1280x720'}:rate=30`,
+      ...enc, '-b:v', o.bitrate ?? '1500k', '-g', '30', '-f', 'rtp', `rtp://127.0.0.1:${sock.address().port}?pkt_size=1200`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return {
+    pc,
+    location,
+    ffmpeg,
+    packets: () => packets,
+    stop: async () => {
+      ffmpeg.kill('SIGKILL');
+      sock.close();
+      await fetch(location, { method: 'DELETE' }).catch(() => {});
+      await pc.close();
+    },
+  };
+}
+
+export interface RtpViewer {
+  pc: RTCPeerConnection;
+  status: number;
+  error?: string;
+  /** Video RTP packets and payload bytes received. */
+  received: () => { packets: number; bytes: number; lastAt: number };
+  stop(): Promise<void>;
+}
+
+export async function rtpViewer(o: {
+  baseUrl: string;
+  streamId: bigint;
+  viewer: string;
+  sessionId: bigint;
+  voucher: SignedVoucher;
+  onRtp?: (rtp: RtpPacket) => void;
+}): Promise<RtpViewer> {
+  const pc = new RTCPeerConnection({ codecs: { video: [VP8(), H264()] } });
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  let packets = 0;
+  let bytes = 0;
+  let lastAt = 0;
+  pc.onTrack.subscribe((t) =>
+    t.onReceiveRtp.subscribe((rtp) => {
+      packets++;
+      bytes += rtp.payload.length;
+      lastAt = Date.now();
+      o.onRtp?.(rtp);
+    }),
+  );
+  await pc.setLocalDescription(await pc.createOffer());
+  const res = await fetch(`${o.baseUrl}/whep/${o.streamId}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/sdp',
+      'X-Vilo-Viewer': o.viewer,
+      'X-Vilo-Session': o.sessionId.toString(),
+      Authorization: voucherAuthorization(o.voucher),
+    },
+    body: pc.localDescription!.sdp,
+  });
+  const text = await res.text();
+  if (res.status !== 201) {
+    await pc.close();
+    return { pc, status: res.status, error: text, received: () => ({ packets, bytes, lastAt }), stop: async () => {} };
+  }
+  const location = new URL(res.headers.get('Location')!, o.baseUrl).toString();
+  await pc.setRemoteDescription({ type: 'answer', sdp: text });
+  return {
+    pc,
+    status: res.status,
+    received: () => ({ packets, bytes, lastAt }),
+    stop: async () => {
+      await fetch(location, { method: 'DELETE' }).catch(() => {});
+      await pc.close();
+    },
+  };
+}

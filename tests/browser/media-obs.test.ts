@@ -1,0 +1,69 @@
+/**
+ * Publishing as OBS 30+ does (Settings → Stream → Service WHIP, Bearer token = stream key): a werift
+ * WHIP client fed by ffmpeg (testsrc2 720p30, H.264 constrained baseline, zerolatency) publishes,
+ * and a paying Chromium viewer decodes it.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { setupEnv, type Env } from '../e2e/helpers.ts';
+import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
+import { launchBrowser, startApp, type App } from './harness.ts';
+import { encoderPublisher, type EncoderPublisher } from './media-clients.ts';
+import { ownDeploymentFile, streamKey, until, viewerPage } from './media-helpers.ts';
+
+let env: Env;
+let app: App;
+let browser: Browser;
+
+beforeAll(async () => {
+  env = await setupEnv();
+  app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
+    VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-obs-')), 'relay.sqlite'),
+  });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await env?.api.disconnect();
+});
+
+describe('an OBS-like WHIP encoder', () => {
+  it('publishes H.264 720p with the stream key as Bearer token, and a paying browser viewer decodes it', async () => {
+    const streamId = await liveStream(env, env.accounts.bob);
+    const key = await streamKey(app, env.accounts.bob, streamId);
+    let pub: EncoderPublisher | undefined;
+    const dave = env.accounts.dave;
+    const s = await joinStream(env, dave, streamId, RATE * 600n);
+    try {
+      await expect(encoderPublisher({ baseUrl: app.url, streamId, streamKey: 'not-the-key' })).rejects.toThrow(/WHIP refused: 401/);
+      pub = await encoderPublisher({ baseUrl: app.url, streamId, streamKey: key, codec: 'h264' });
+      await until(async () => pub!.packets() > 100, 15_000, 'the encoder to produce RTP');
+      expect(((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { live: boolean }).live).toBe(true);
+
+      const v = await viewerPage(browser, app, { streamId, viewer: dave.address, sessionId: s.sessionId, seed: s.key.seed, contract: env.ticks.address });
+      await v.startTicker();
+      await v.firstVoucher();
+      expect(await v.play()).toBeNull();
+      await until(async () => (await v.framesDecoded()) > 15, 20_000, 'decoded H.264 frames');
+      const a = await v.framesDecoded();
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await v.framesDecoded()).toBeGreaterThan(a + 10);
+      const codec = await v.page.evaluate(async () => {
+        let mime = '';
+        (await (window as any).playback.pc.getStats()).forEach((r: any) => {
+          if (r.type === 'codec' && r.mimeType?.startsWith('video/')) mime = r.mimeType;
+        });
+        return mime;
+      });
+      expect(codec).toBe('video/H264');
+      await v.page.context().close();
+    } finally {
+      await pub?.stop();
+      await env.ticks.tx.leaveStream(dave, streamId, null, true);
+    }
+  });
+});
