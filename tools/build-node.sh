@@ -12,6 +12,9 @@
 #     WASM_BUILD_RUSTFLAGS="-C link-arg=--allow-undefined".
 # And one of environment: substrate-wasm-builder drops RUSTC and runs plain `rustc` for the runtimes'
 # Wasm, which on PATH is rustup's stable without a wasm32 target; /usr/bin goes first for this build.
+# And: for runtimes that come from crates.io (rococo, westend), wasm-builder cannot find the node's
+# Cargo.lock and resolves the newest semver-compatible crates, which do not compile together
+# (xcm-runtime-apis 0.4.3 vs rococo-runtime 18); WASM_BUILD_WORKSPACE_HINT points it at the lockfile.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -51,7 +54,7 @@ wasm32_std() {
 
 build() {
   ( cd "$SRC" && PATH="/usr/bin:$PATH" RUSTC="$VILO_WASM_RUSTC" CARGO_TARGET_DIR="$TARGET" \
-      WASM_BUILD_RUSTFLAGS="-C link-arg=--allow-undefined" \
+      WASM_BUILD_RUSTFLAGS="-C link-arg=--allow-undefined" WASM_BUILD_WORKSPACE_HINT="$SRC" \
       "$VILO_WASM_CARGO" build --release --locked -p contracts-node )
   ln -sf "$TARGET/release/substrate-contracts-node" "$VILO_BIN/substrate-contracts-node"
   "$VILO_BIN/substrate-contracts-node" --version
