@@ -37,6 +37,8 @@ export async function encoderPublisher(o: {
   codec?: 'h264' | 'vp8';
   size?: string;
   bitrate?: string;
+  /** Sees every RTP packet as it leaves the encoder (for latency measurements). */
+  onPacket?: (rtp: Buffer) => void;
 }): Promise<EncoderPublisher> {
   const codec = o.codec ?? 'h264';
   const pc = new RTCPeerConnection({ codecs: { video: [codec === 'h264' ? H264() : VP8()] } });
@@ -60,6 +62,7 @@ export async function encoderPublisher(o: {
   let packets = 0;
   sock.on('message', (buf) => {
     packets++;
+    o.onPacket?.(buf);
     track.writeRtp(buf);
   });
   const enc =

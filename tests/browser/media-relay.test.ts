@@ -114,7 +114,7 @@ describe('attacks: each gets a named 4xx, stores nothing, and others are still s
     post(app, path, body, { 'Content-Type': 'application/sdp', ...headers });
 
   it('a wrong or missing stream key gets 401 and nothing else', async () => {
-    for (const auth of [{ Authorization: 'Bearer vk_wrong' }, {}, { Authorization: `Bearer ${key}x` }]) {
+    for (const auth of [{ Authorization: 'Bearer vk_wrong' }, {}, { Authorization: `Bearer ${key}x` }] as Record<string, string>[]) {
       const r = await sdp(`/whip/${streamId}`, OFFER, auth);
       expect(r.status).toBe(401);
       expect(r.json.error).toBe('Unauthorized');

@@ -130,7 +130,7 @@ export class Gate {
 
   /** Decides with an entitlement at most `freshMs` old (reading it first if need be). */
   async decide(streamId: bigint, viewer: string, sessionId: bigint): Promise<Decision> {
-    await this.currentEntitlement(streamId, viewer, sessionId).catch(() => {});
+    await this.currentEntitlement(streamId, viewer, sessionId, this.refreshMs).catch(() => {});
     return this.decideNow(streamId, viewer, sessionId);
   }
 
@@ -138,13 +138,13 @@ export class Gate {
    * The entitlement as known, if read within `freshMs`; otherwise read now. Keeps the voucher path
    * free of chain round trips in the common case (the background refresh keeps it current).
    */
-  async currentEntitlement(streamId: bigint, viewer: string, sessionId: bigint): Promise<Entitlement> {
+  async currentEntitlement(streamId: bigint, viewer: string, sessionId: bigint, maxAgeMs = this.maxChainAgeMs): Promise<Entitlement> {
     const k = Gate.key(streamId, viewer, sessionId);
     let e = this.known.get(k);
     if (e && this.now() - e.at >= this.refreshMs) void this.refresh(streamId, viewer, sessionId);
     // Top-ups and withdrawals are the only things that move `allowedTicks` (settlement moves
     // ticks_settled and the escrow together), so a reading up to maxChainAgeMs old is still right.
-    if (!e || (e.error && !e.value) || this.now() - e.goodAt > this.maxChainAgeMs) {
+    if (!e || (e.error && !e.value) || this.now() - e.goodAt >= maxAgeMs) {
       await this.refresh(streamId, viewer, sessionId);
       e = this.known.get(k)!;
     }

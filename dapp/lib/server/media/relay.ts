@@ -67,7 +67,11 @@ export class Relay {
     if (!verifyVoucher(chain.tickStream, session.sessionKey, signed)) {
       throw new HttpError(401, 'BadSignature', 'the signature is not the session key’s signature of this voucher');
     }
-    const { session: now, allowedTicks } = await gate.currentEntitlement(streamId, viewer, sessionId);
+    let { session: now, allowedTicks } = await gate.currentEntitlement(streamId, viewer, sessionId);
+    if (allowedTicks !== null && cumulativeTicks > allowedTicks) {
+      // Past the runway as last read: read again before refusing (a top-up may have just landed).
+      ({ session: now, allowedTicks } = await gate.currentEntitlement(streamId, viewer, sessionId, 0));
+    }
     const stored = store.latest(streamId, viewer, sessionId);
     const repeat = stored !== undefined && cumulativeTicks === stored.cumulativeTicks;
     const settledHere = stored && stored.settledTicks > now.ticksSettled ? stored.settledTicks : now.ticksSettled;
