@@ -68,9 +68,9 @@ async function addViewer(i: number, measureLatency: boolean): Promise<Watcher> {
   const ticker = new VoucherTicker({ contract: BENCH_TICK_STREAM, key: benchKey(viewer), streamId: 1n, viewer, sessionId: 1n, startTicks: 0n, baseUrl: base });
   ticker.start();
   while (!ticker.latest()) await sleep(20);
-  const t0 = performance.now();
+  let t0 = performance.now();
   let first = 0;
-  const view = await rtpViewer({
+  const connect = () => rtpViewer({
     baseUrl: base,
     streamId: 1n,
     viewer,
@@ -84,6 +84,13 @@ async function addViewer(i: number, measureLatency: boolean): Promise<Watcher> {
       }
     },
   });
+  let view = await connect();
+  // On a saturated machine a voucher can arrive late (the gate then refuses: 402); try twice more.
+  for (let attempt = 0; view.status === 402 && attempt < 2; attempt++) {
+    await sleep(1_000);
+    t0 = performance.now();
+    view = await connect();
+  }
   if (view.status !== 201) throw new Error(`viewer ${i} refused: ${view.status} ${view.error}`);
   while (!first && performance.now() - t0 < 10_000) await sleep(5);
   return { ticker, view, firstPacketMs: first - t0 };
@@ -92,17 +99,25 @@ async function addViewer(i: number, measureLatency: boolean): Promise<Watcher> {
 const rows: string[] = [];
 try {
   for (const n of COUNTS) {
-    while (watchers.length < n) watchers.push(await addViewer(watchers.length, watchers.length === 0));
+    try {
+      while (watchers.length < n) watchers.push(await addViewer(watchers.length, watchers.length === 0));
+    } catch (e) {
+      console.log(`[bench] stopped at ${watchers.length} viewers: ${(e as Error).message}`);
+      rows.push(`| ${n} | not reached: viewer ${watchers.length + 1} was refused (${(e as Error).message.slice(0, 80)}…) — the viewers' process saturated the machine | | | |`);
+      break;
+    }
     await sleep(4_000);
     const bytes0 = watchers.reduce((s, w) => s + w.view.received().bytes, 0);
+    const in0 = pub.bytes();
     const c0 = await cpu();
     await sleep(MEASURE_MS);
     const c1 = await cpu();
     const bytes1 = watchers.reduce((s, w) => s + w.view.received().bytes, 0);
+    const inMbps = ((pub.bytes() - in0) * 8) / (MEASURE_MS / 1000) / 1e6;
     const core = ((c1.user - c0.user + c1.system - c0.system) / 1000 / (c1.at - c0.at)) * 100;
     const perViewerMbps = ((bytes1 - bytes0) * 8) / (MEASURE_MS / 1000) / n / 1e6;
-    console.log(`[bench] ${n} viewers: server CPU ${core.toFixed(0)} % of a core, ${perViewerMbps.toFixed(2)} Mbit/s per viewer received`);
-    rows.push(`| ${n} | ${core.toFixed(0)} % | ${perViewerMbps.toFixed(2)} | ${((perViewerMbps * n) / 1).toFixed(0)} |`);
+    console.log(`[bench] ${n} viewers: server CPU ${core.toFixed(0)} % of a core; published ${inMbps.toFixed(2)} Mbit/s, ${perViewerMbps.toFixed(2)} Mbit/s per viewer received`);
+    rows.push(`| ${n} | ${core.toFixed(0)} % | ${inMbps.toFixed(2)} | ${perViewerMbps.toFixed(2)} | ${(perViewerMbps * n).toFixed(0)} |`);
   }
 
   // Cut-off: stop five viewers' vouchers, one at a time; when does their media stop?
@@ -122,8 +137,8 @@ its own process (\`benches/media-server.ts\`) with the chain replaced by a stub 
 chain reads cost nothing here. CPU is the server process's user + system time over ${MEASURE_MS / 1000} s,
 as a share of one core; the machine has 2 cores, shared with the viewers' process and ffmpeg.
 
-| viewers | server CPU (share of one core) | received per viewer (Mbit/s) | forwarded total (Mbit/s) |
-| ---: | ---: | ---: | ---: |
+| viewers | server CPU (share of one core) | published (Mbit/s payload) | received per viewer (Mbit/s payload) | forwarded total (Mbit/s) |
+| ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
 Target (issue 5): the viewers one core can serve at 720p / ~1.5 Mbps. A viewer count is "served" when

@@ -27,6 +27,8 @@ export interface EncoderPublisher {
   ffmpeg: ChildProcess;
   /** RTP packets the encoder produced so far. */
   packets: () => number;
+  /** RTP payload bytes the encoder produced so far. */
+  bytes: () => number;
   stop(): Promise<void>;
 }
 
@@ -60,8 +62,10 @@ export async function encoderPublisher(o: {
   const sock = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   let packets = 0;
+  let bytes = 0;
   sock.on('message', (buf) => {
     packets++;
+    bytes += buf.length - 12;
     o.onPacket?.(buf);
     track.writeRtp(buf);
   });
@@ -80,6 +84,7 @@ export async function encoderPublisher(o: {
     location,
     ffmpeg,
     packets: () => packets,
+    bytes: () => bytes,
     stop: async () => {
       ffmpeg.kill('SIGKILL');
       sock.close();
