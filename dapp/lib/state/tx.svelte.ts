@@ -21,6 +21,9 @@ export const STATUS_TEXT: Record<TxStatus, string> = {
   failed: 'failed',
 };
 
+/** How long a finalized transaction stays listed. */
+export const FINALIZED_SHOWN_MS = 8_000;
+
 export class TxLog {
   entries = $state<TxEntry[]>([]);
   #next = 1;
@@ -55,7 +58,11 @@ export class TxLog {
       if (typeof blockHash === 'string' && this.finalized) {
         // Report finality in the background; the caller goes on at inclusion.
         this.finalized(blockHash).then(
-          () => update({ status: 'finalized' }),
+          () => {
+            update({ status: 'finalized' });
+            // A finalized transaction needs no more attention: drop it from the list after a while.
+            setTimeout(() => (this.entries = this.entries.filter((e) => e.id !== entry.id)), FINALIZED_SHOWN_MS);
+          },
           () => {},
         );
       }

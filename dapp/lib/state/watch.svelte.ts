@@ -47,6 +47,11 @@ export class WatchSession {
   media = $state.raw<MediaStream | null>(null);
   busy = $state(false);
 
+  /** The count when a subscription was first seen in this session (seconds after it cost nothing). */
+  subscribedAtTicks = $state<bigint | null>(null);
+  /** What this session cost: every second before the subscription at the locked rate. */
+  cost = $derived(this.subscribed && this.subscribedAtTicks !== null ? this.subscribedAtTicks * this.rate : this.ticks * this.rate);
+
   meter = $derived(meter({ ratePerSecond: this.subscribed ? 0n : this.rate, ticks: this.ticks, settledTicks: this.settled, escrowOnChain: this.escrow }));
 
   #c: Contracts | null = null;
@@ -57,6 +62,7 @@ export class WatchSession {
   #playing = false;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #closed = false;
+  #loadGen = 0;
 
   constructor(
     readonly streamId: bigint,
@@ -75,9 +81,13 @@ export class WatchSession {
 
   /** Reads the stream, the price and the viewer's state; resumes a session this tab holds the key of. */
   async load(): Promise<void> {
+    // The page loads again when the account changes; only the newest load may go on to resume.
+    const gen = ++this.#loadGen;
+    const viewer = this.viewer;
     const c = (this.#c = await this.contracts());
     const { loadStream } = await import('../chain/streams.ts');
     const s = await loadStream(c, this.streamId);
+    if (gen !== this.#loadGen) return;
     this.stream = s;
     if (!s) {
       this.phase = 'missing';
@@ -85,12 +95,13 @@ export class WatchSession {
     }
     this.rate = s.ratePerSecond ?? 0n;
     await this.refresh();
-    const viewer = this.viewer;
+    if (gen !== this.#loadGen) return;
     if (!viewer) {
       this.phase = 'ready';
       return;
     }
     const session = (await c.ticks.query.sessionOf(READER, this.streamId, viewer)).value;
+    if (gen !== this.#loadGen) return;
     if (!session) {
       this.phase = 'ready';
       return;
@@ -100,6 +111,7 @@ export class WatchSession {
     this.settled = session.ticksSettled;
     const stored = parse(sessionStorage.getItem(this.#storageKey()));
     const { SessionKey } = await import('../protocol/voucher.ts');
+    if (gen !== this.#loadGen) return;
     const from = resumeFrom(stored, session, (seed) => SessionKey.fromSeed(seed).publicKey);
     if (from === null || !stored) {
       this.phase = 'orphan';
@@ -126,6 +138,8 @@ export class WatchSession {
     ]);
     this.escrow = escrow.value;
     this.subscribed = sub.value;
+    if (sub.value && this.subscribedAtTicks === null) this.subscribedAtTicks = this.ticks;
+    if (!sub.value) this.subscribedAtTicks = null;
     this.subscribedUntilMs = expiry.value;
     this.balance = balance;
     if (session.value) {
@@ -253,10 +267,15 @@ export class WatchSession {
     const c = this.#need();
     const viewer = this.viewer!;
     const { VoucherTicker } = await import('../media/ticker.ts');
+    // Never two tickers: a second one would sign the same counts and outlive a leave.
+    this.#ticker?.stop();
+    this.#ticker = null;
+    if (this.#closed) return;
     this.ticks = from;
     const m = this.meter;
     this.phase = m.exhausted ? 'stopped' : 'watching';
     if (m.exhausted) return;
+    let accepted = 0;
     const ticker = new VoucherTicker({
       contract: c.ticks.address,
       key: this.#key!,
@@ -272,7 +291,9 @@ export class WatchSession {
           this.#latest = ticker.latest() ?? this.#latest;
           this.notice = null;
           sessionStorage.setItem(this.#storageKey(), serialize({ seed: this.#key!.seed, sessionId: this.sessionId!, ticks: e.ticks }));
-          if (!this.#playing) void this.#play();
+          // Ask for video from the second accepted voucher on: by then the media server's gate has
+          // seen this session pay (a first offer can race its chain read and be refused with 402).
+          if (++accepted >= 2 && !this.#playing) void this.#play();
         } else if (e.error?.startsWith('Runway')) {
           this.phase = 'stopped';
           this.notice = 'Top up to keep watching, or leave: what is left of the deposit comes back.';
