@@ -72,7 +72,8 @@ export async function encoderPublisher(o: {
   const enc =
     codec === 'h264'
       ? ['-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p']
-      : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8'];
+      : // libvpx undershoots a lot on synthetic video unless held to a constant rate.
+        ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-minrate', o.bitrate ?? '1500k', '-maxrate', o.bitrate ?? '1500k'];
   const ffmpeg = spawn(
     'ffmpeg',
     ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.size ?? '1280x720'}:rate=30`,

@@ -114,7 +114,7 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
     startTicker: () => page.evaluate(() => (window as any).ticker.start()),
     stopTicker: () => page.evaluate(() => (window as any).ticker.stop()),
     ticks: async () => BigInt(await page.evaluate(() => (window as any).ticker.ticks.toString())),
-    tickLog: () => page.evaluate(() => (window as any).tickLog as { ticks: string; accepted: boolean; error?: string }[]),
+    tickLog: () => page.evaluate(() => (window as any).tickLog as { at: number; ticks: string; accepted: boolean; error?: string }[]),
     /** Waits for the first accepted voucher. */
     async firstVoucher(): Promise<void> {
       try {
