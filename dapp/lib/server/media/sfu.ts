@@ -61,11 +61,16 @@ export class Publisher {
     this.ssrcs[kind] = ssrc;
   }
 
-  /** Asks the publisher for a keyframe. */
+  private lastPliAt = 0;
+
+  /** Asks the publisher for a keyframe (at most every 300 ms, however many viewers ask). */
   requestKeyframe(): void {
     const t = this.transceivers.video;
     const ssrc = this.ssrcs.video;
-    if (t && ssrc !== undefined) void t.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    const now = Date.now();
+    if (!t || ssrc === undefined || now - this.lastPliAt < 300) return;
+    this.lastPliAt = now;
+    void t.receiver.sendRtcpPLI(ssrc).catch(() => {});
   }
 }
 
@@ -194,6 +199,9 @@ export class Sfu {
         const track = new MediaStreamTrack({ kind });
         t.direction = 'sendonly';
         await t.sender.replaceTrack(track);
+        // A viewer that lost a keyframe asks for one (PLI): pass it to the publisher (rate-limited),
+        // or its picture freezes until the encoder's next scheduled keyframe.
+        if (kind === 'video') t.sender.onPictureLossIndication.subscribe(() => this.publisher(streamId)?.requestKeyframe());
         v.tracks[kind] = { track, t, rebase: false };
       }
       if (!v.tracks.video && !v.tracks.audio) throw new SdpError('the offer asks for no media this stream has');
