@@ -47,7 +47,11 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createMediaServer(deps: MediaServerDeps) {
   const metrics = new Metrics();
-  const gate = new Gate(deps.chain, deps.freshMs ?? 1_500);
+  // Entitlements are re-read every 2 s and trusted for 6 s: on the local chopsticks chain each contract
+  // read runs the runtime in Wasm, and with several viewers a 1 s refresh saturated it (voucher posts
+  // waited on reads, and paying viewers were closed). Only top-ups and withdrawals move the bound, so
+  // this delays noticing those, not the 2 s cut-off when vouchers stop or the escrow is used up.
+  const gate = new Gate(deps.chain, deps.freshMs ?? 1_500, 5_000, () => Date.now(), 2_000, 6_000);
   const relay = new Relay({
     chain: deps.chain,
     settler: deps.settler,
