@@ -116,20 +116,22 @@ describe('WHIP → SFU → WHEP behind the payment gate', () => {
   it('cuts a viewer whose escrow runs out and resumes after a top-up', async () => {
     const eve = env.accounts.eve;
     await env.payments.tx.withdraw(eve, (await env.payments.query.escrowOf(eve.address, eve.address)).value).catch(() => {});
-    const s = await joined('eve', RATE * 6n);
+    // Long enough that the runway outlasts WHEP setup (which reads the chain; seconds under load).
+    const RUNWAY = 15n;
+    const s = await joined('eve', RATE * RUNWAY);
     const v = await viewer({ streamId, viewer: eve.address, sessionId: s.sessionId, seed: s.key.seed, contract: contract() });
     await v.startTicker();
     await v.firstVoucher();
     expect(await v.play()).toBeNull();
-    await until(async () => (await v.tickLog()).some((t) => !t.accepted && t.error?.startsWith('EscrowExhausted')), 15_000, 'the escrow to run out');
-    expect(await v.ticks()).toBe(6n);
+    await until(async () => (await v.tickLog()).some((t) => !t.accepted && t.error?.startsWith('EscrowExhausted')), 30_000, 'the escrow to run out');
+    expect(await v.ticks()).toBe(RUNWAY);
     await new Promise((r) => setTimeout(r, 2_000));
     const f1 = await v.framesDecoded();
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await v.framesDecoded()) - f1).toBeLessThanOrEqual(1);
 
     await env.payments.tx.depositFor(env.accounts.alice, eve.address, { value: RATE * 600n });
-    await until(async () => (await v.ticks()) > 6n, 10_000, 'vouchers to be accepted after the top-up');
+    await until(async () => (await v.ticks()) > RUNWAY, 10_000, 'vouchers to be accepted after the top-up');
     await until(async () => (await v.framesDecoded()) > f1 + 10, 10_000, 'playback to resume after the top-up');
     await v.stopTicker();
   });
