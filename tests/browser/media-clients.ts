@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import type { SignedVoucher } from '../../dapp/lib/protocol/voucher.ts';
-import { voucherAuthorization } from '../../dapp/lib/media/wire.ts';
+import { whepHeaders } from '../../dapp/lib/media/wire.ts';
 
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
 export const H264 = () =>
@@ -128,12 +128,7 @@ export async function rtpViewer(o: {
   await pc.setLocalDescription(await pc.createOffer());
   const res = await fetch(`${o.baseUrl}/whep/${o.streamId}`, {
     method: 'POST',
-    headers: {
-      'Content-Type': 'application/sdp',
-      'X-Vilo-Viewer': o.viewer,
-      'X-Vilo-Session': o.sessionId.toString(),
-      Authorization: voucherAuthorization(o.voucher),
-    },
+    headers: { 'Content-Type': 'application/sdp', ...whepHeaders(o) },
     body: pc.localDescription!.sdp,
   });
   const text = await res.text();

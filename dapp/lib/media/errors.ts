@@ -42,3 +42,30 @@ export function gathered(pc: RTCPeerConnection, timeoutMs = 2_000): Promise<void
 export function resolveUrl(baseUrl: string | undefined, path: string): string {
   return new URL(path, baseUrl ?? globalThis.location?.origin).toString();
 }
+
+/**
+ * The WHIP/WHEP exchange (RFC 9725): POSTs the gathered offer with `headers`, applies the answer and
+ * returns the absolute URL of the created resource (for the DELETE that ends it), if the server named one.
+ */
+export async function exchangeSdp(
+  pc: RTCPeerConnection,
+  url: string,
+  headers: Record<string, string>,
+  what: string,
+): Promise<string | undefined> {
+  await gathered(pc);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp', ...headers },
+      body: pc.localDescription!.sdp,
+    });
+  } catch (e) {
+    throw new MediaError('Unreachable', `the media server did not answer: ${(e as Error).message}`, 0);
+  }
+  if (res.status !== 201) throw await refusal(res, what);
+  const location = res.headers.get('Location');
+  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  return location ? new URL(location, url).toString() : undefined;
+}

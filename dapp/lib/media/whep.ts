@@ -4,8 +4,8 @@
  * forwarding only while fresh vouchers arrive (see ticker.ts).
  */
 import type { SignedVoucher } from '../protocol/voucher.ts';
-import { MediaError, gathered, refusal, resolveUrl } from './errors.ts';
-import { voucherAuthorization } from './wire.ts';
+import { MediaError, exchangeSdp, resolveUrl } from './errors.ts';
+import { whepHeaders } from './wire.ts';
 
 export { MediaError };
 
@@ -27,27 +27,7 @@ export async function play(o: { streamId: bigint; viewer: string; sessionId: big
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    const url = resolveUrl(o.baseUrl, `/whep/${o.streamId}`);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/sdp',
-          'X-Vilo-Viewer': o.viewer,
-          'X-Vilo-Session': o.sessionId.toString(),
-          Authorization: voucherAuthorization(o.voucher),
-        },
-        body: pc.localDescription!.sdp,
-      });
-    } catch (e) {
-      throw new MediaError('Unreachable', `the media server did not answer: ${(e as Error).message}`, 0);
-    }
-    if (res.status !== 201) throw await refusal(res, 'playback');
-    const location = res.headers.get('Location');
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    const resource = location ? new URL(location, url).toString() : undefined;
+    const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whep/${o.streamId}`), whepHeaders(o), 'playback');
     return {
       stream,
       pc,

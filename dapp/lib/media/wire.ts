@@ -89,3 +89,12 @@ export function parseVoucherAuthorization(header: string | null): SignedVoucher 
   }
   return fromWire(json);
 }
+
+/** The request headers of a WHEP offer: who watches, in which session, with the latest voucher. */
+export function whepHeaders(o: { viewer: string; sessionId: bigint; voucher: SignedVoucher }): Record<string, string> {
+  return {
+    'X-Vilo-Viewer': o.viewer,
+    'X-Vilo-Session': o.sessionId.toString(),
+    Authorization: voucherAuthorization(o.voucher),
+  };
+}
