@@ -124,21 +124,36 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
         throw new Error(`no voucher accepted in 15 s; ticker: ${JSON.stringify(log.slice(-3))}\nserver: ${app.output().slice(-2000)}`);
       }
     },
-    /** Starts playback; resolves with null on success or the MediaError {name, status, message}. */
-    play: () =>
-      page.evaluate(async () => {
+    /**
+     * Starts playback with the ticker's latest voucher (or one signed for `signTicks`); resolves with
+     * null on success or the MediaError {name, status, message}.
+     */
+    play: (signTicks?: bigint) =>
+      page.evaluate(async (signTicks) => {
         const w = window as unknown as Record<string, any>;
         const s = w.spec;
+        const sign = (n: bigint) =>
+          w.ViloMedia.SessionKey.fromSeed(s.seed).sign(s.contract, {
+            streamId: BigInt(s.streamId), viewer: s.viewer, sessionId: BigInt(s.sessionId), cumulativeTicks: n,
+          });
         const started = Date.now();
-        try {
-          w.playback = await w.ViloMedia.play({
+        const attempt = () =>
+          w.ViloMedia.play({
             streamId: BigInt(s.streamId),
             viewer: s.viewer,
             sessionId: BigInt(s.sessionId),
-            voucher: w.ticker.latest() ?? w.ViloMedia.SessionKey.fromSeed(s.seed).sign(s.contract, {
-              streamId: BigInt(s.streamId), viewer: s.viewer, sessionId: BigInt(s.sessionId), cumulativeTicks: 1n,
-            }),
+            voucher: signTicks !== undefined ? sign(BigInt(signTicks)) : (w.ticker.latest() ?? sign(1n)),
           });
+        try {
+          try {
+            w.playback = await attempt();
+          } catch (e) {
+            // Like the watch page: a voucher that went stale (settled) while a loaded server answered
+            // is retried once with the newest one. Any other refusal is the answer.
+            const m = e as { status?: number; message: string };
+            if (signTicks !== undefined || m.status !== 402 || !/already at/.test(m.message) || w.ticker.latest() === undefined) throw e;
+            w.playback = await attempt();
+          }
           const video = document.createElement('video');
           video.muted = true;
           video.autoplay = true;
@@ -150,7 +165,7 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
           const m = e as { name: string; status?: number; message: string };
           return { name: m.name, status: m.status, message: m.message, now: Date.now(), started, ticks: w.tickLog.slice(-4) };
         }
-      }),
+      }, signTicks?.toString()),
     /** inbound-rtp video framesDecoded (0 before any). */
     framesDecoded: () =>
       page.evaluate(async () => {

@@ -78,6 +78,30 @@ describe('WHIP → SFU → WHEP behind the payment gate', () => {
     await paying.stopTicker();
   });
 
+  it('refuses playback to someone replaying a voucher that is already settled (public on chain)', async () => {
+    const dave = env.accounts.dave;
+    const session = await joined('dave', RATE * 600n);
+    const spec = { streamId, viewer: dave.address, sessionId: session.sessionId, seed: session.key.seed, contract: contract() };
+    const owner = await viewer(spec);
+    await owner.startTicker();
+    await until(async () => (await owner.ticks()) >= 3n, 20_000, 'three vouchers');
+    // The owner pauses until the relay (every 4 s here) settles their last voucher: it is now in a
+    // block for anyone to read. The owner goes on, and an attacker replays that voucher at once,
+    // while it is still among the owner's newest few.
+    await owner.stopTicker();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const last = await owner.ticks();
+    const settled = async () => (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled ?? 0n;
+    await until(async () => (await settled()) >= last, 20_000, `settlement of tick ${last}`);
+    await owner.startTicker();
+    await until(async () => (await owner.ticks()) > last, 10_000, 'the owner to go on');
+    const attacker = await viewer(spec);
+    const refused = await attacker.play(last);
+    expect(refused, `replaying the settled ${last}-tick voucher while the owner is at ${await owner.ticks()}`).toMatchObject({ name: 'NotPaying', status: 402 });
+    expect(refused?.message).toMatch(/already at/);
+    await owner.stopTicker();
+  });
+
   it('stops a viewer within 2 s of their vouchers stopping while a paying viewer keeps playing', async () => {
     const [dave, ferdie] = [env.accounts.dave, env.accounts.ferdie];
     const s1 = await joined('dave', RATE * 600n);

@@ -37,9 +37,12 @@ export class Relay {
   ) {}
 
   /** Checks and stores a voucher; returns what the viewer has signed and what is settled. */
-  async accept(signed: SignedVoucher, o: { recentWithin?: bigint } = {}): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
+  async accept(
+    signed: SignedVoucher,
+    o: { recentWithin?: bigint; storedAtArrival?: bigint } = {},
+  ): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
     try {
-      return await this.check(signed, o.recentWithin);
+      return await this.check(signed, o.recentWithin, o.storedAtArrival);
     } catch (e) {
       if (e instanceof HttpError) this.o.metrics.reject(e.name);
       throw e;
@@ -50,8 +53,15 @@ export class Relay {
    * `recentWithin`: also accept (without storing) a voucher up to this many ticks older than the
    * latest, if it is not settled yet — for WHEP, where the voucher proves who asks and the ticker may
    * have moved on while the offer was made. Settled vouchers are public on chain, so never those.
+   * `storedAtArrival` (what `latestTicks` said when the request came in) widens the window by the
+   * ticks stored while the request waited on the chain, so a slow server does not turn a fresh
+   * voucher into a stale one.
    */
-  private async check(signed: SignedVoucher, recentWithin?: bigint): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
+  private async check(
+    signed: SignedVoucher,
+    recentWithin?: bigint,
+    storedAtArrival?: bigint,
+  ): Promise<{ cumulativeTicks: bigint; settledTicks: bigint }> {
     const { streamId, viewer, sessionId, cumulativeTicks } = signed.voucher;
     const { chain, gate, store } = this.o;
     let session;
@@ -75,12 +85,14 @@ export class Relay {
     const stored = store.latest(streamId, viewer, sessionId);
     const repeat = stored !== undefined && cumulativeTicks === stored.cumulativeTicks;
     const settledHere = stored && stored.settledTicks > now.ticksSettled ? stored.settledTicks : now.ticksSettled;
+    const waitedFor =
+      stored && storedAtArrival !== undefined && stored.cumulativeTicks > storedAtArrival ? stored.cumulativeTicks - storedAtArrival : 0n;
     if (
       recentWithin !== undefined &&
       stored &&
       cumulativeTicks < stored.cumulativeTicks &&
       cumulativeTicks > settledHere &&
-      stored.cumulativeTicks - cumulativeTicks <= recentWithin
+      stored.cumulativeTicks - cumulativeTicks <= recentWithin + waitedFor
     ) {
       return { cumulativeTicks: stored.cumulativeTicks, settledTicks: settledHere };
     }
@@ -95,6 +107,11 @@ export class Relay {
     gate.accepted(streamId, viewer, sessionId, cumulativeTicks);
     this.o.metrics.vouchersAccepted++;
     return { cumulativeTicks, settledTicks: settledHere };
+  }
+
+  /** The newest stored count for a session (0 if none): a cheap, synchronous read. */
+  latestTicks(streamId: bigint, viewer: string, sessionId: bigint): bigint {
+    return this.o.store.latest(streamId, viewer, sessionId)?.cumulativeTicks ?? 0n;
   }
 
   start(): void {

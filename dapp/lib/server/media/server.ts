@@ -121,6 +121,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const sessionHeader = req.headers.get('x-vilo-session') ?? '';
     if (!/^[0-9]{1,20}$/.test(sessionHeader)) throw new HttpError(400, 'BadRequest', 'X-Vilo-Session must be the session id (a decimal number)');
     const sessionId = BigInt(sessionHeader);
+    const storedAtArrival = relay.latestTicks(streamId, viewer, sessionId);
     let stream;
     try {
       stream = await deps.chain.stream(streamId);
@@ -143,7 +144,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     if (!stream.live || !sfu.publisher(streamId)) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
     const offer = await sdpBody(req);
     try {
-      await relay.accept(signed, { recentWithin: 5n });
+      await relay.accept(signed, { recentWithin: 5n, storedAtArrival });
     } catch (e) {
       const h = e as HttpError;
       if (h.status === 402 || h.status === 409) throw new HttpError(402, 'NotPaying', h.message);
