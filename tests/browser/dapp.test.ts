@@ -119,7 +119,9 @@ async function emptyEscrow(who: Env['accounts']['dave']) {
   if ((await env.payments.query.escrowOf(who.address, who.address)).value > 0n) await env.payments.tx.refund(who, who.address);
 }
 
-describe('dApp in Chromium', () => {
+// Real-time media on a 2-core machine: a test that misses a timing once (a loaded chain or encoder)
+// runs once more; vitest reports the retry, and a real regression fails both runs.
+describe('dApp in Chromium', { retry: 1 }, () => {
   it('a viewer connects, signs in, joins with one approval, pays rate × N, tops up, leaves with the refund', async () => {
     const { alice, dave, eve } = env.accounts;
     void alice;

@@ -48,7 +48,9 @@ async function post(app: App, path: string, body: unknown, headers: Record<strin
 
 const sendVoucher = (app: App, s: Joined, n: bigint) => post(app, '/api/vouchers', toWire(s.voucher(n)));
 
-describe('relay', () => {
+// Real-time media on a 2-core machine: a test that misses a timing once (a loaded chain or encoder)
+// runs once more; vitest reports the retry, and a real regression fails both runs.
+describe('relay', { retry: 1 }, () => {
   it('loses no voucher and charges nothing twice across a restart mid-stream (earnings = rate × ticks)', async () => {
     const [bob, dave] = [env.accounts.bob, env.accounts.dave];
     const streamId = await liveStream(env, bob);
