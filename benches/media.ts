@@ -1,8 +1,9 @@
 /**
  * Media server figures, on loopback, with the server in its own process (benches/media-server.ts:
  * the real SFU, gate and relay; a stub chain in which every viewer is funded):
- * - server CPU at 10, 50, 100 viewers of one 720p VP8 stream at ~1.5 Mbps (ffmpeg testsrc2 → werift
- *   WHIP publisher), each viewer a werift WHEP client in this process signing a voucher a second;
+ * - server CPU at 10, 50, 100 viewers of one 720p H.264 stream at a constant 1.5 Mbps (ffmpeg testsrc2
+ *   → werift WHIP publisher, as OBS in CBR), each viewer a werift WHEP client in this process signing
+ *   a voucher a second; viewers per core from a straight line through those points;
  * - RTP forwarding latency (encoder output → viewer receipt, same clock; glass-to-glass is not
  *   measured here);
  * - time from the WHEP request to the first video packet;
@@ -47,7 +48,7 @@ const pub = await encoderPublisher({
   baseUrl: base,
   streamId: 1n,
   streamKey: 'bench-key',
-  codec: 'vp8',
+  codec: 'h264',
   size: '1280x720',
   bitrate: '1500k',
   onPacket: (buf) => {
@@ -113,6 +114,8 @@ async function addViewer(i: number, measureLatency: boolean): Promise<Watcher> {
 }
 
 const rows: string[] = [];
+/** (viewers, server CPU % of a core) for each count reached. */
+const points: [number, number][] = [];
 const cutoffs: number[] = [];
 
 /** Cut-off at 10 viewers: 5 more viewers join, then one by one their vouchers stop. */
@@ -154,24 +157,37 @@ try {
     const perViewerMbps = ((bytes1 - bytes0) * 8) / (MEASURE_MS / 1000) / n / 1e6;
     console.log(`[bench] ${n} viewers: server CPU ${core.toFixed(0)} % of a core; published ${inMbps.toFixed(2)} Mbit/s, ${perViewerMbps.toFixed(2)} Mbit/s per viewer received`);
     rows.push(`| ${n} | ${core.toFixed(0)} % | ${inMbps.toFixed(2)} | ${perViewerMbps.toFixed(2)} | ${(perViewerMbps * n).toFixed(0)} |`);
+    points.push([n, core]);
     if (n === COUNTS[0]) await measureCutoffs();
   }
 
   const firsts = watchers.slice(0, 10).map((w) => w.firstPacketMs);
+  // Least squares: CPU = base + perViewer × n; one core serves (100 − base) / perViewer viewers.
+  const mean = (f: (p: [number, number]) => number) => points.reduce((a, p) => a + f(p), 0) / points.length;
+  const mx = mean((p) => p[0]);
+  const my = mean((p) => p[1]);
+  const perViewer = mean((p) => (p[0] - mx) * (p[1] - my)) / mean((p) => (p[0] - mx) ** 2);
+  const base = my - perViewer * mx;
+  const perCore = Math.floor((100 - base) / perViewer);
+  console.log(`[bench] fit: ${base.toFixed(1)} % + ${perViewer.toFixed(3)} % per viewer → ${perCore} viewers per core`);
   const md = `
-One 1280×720 VP8 stream at ~1.5 Mbit/s (ffmpeg \`testsrc2\`, realtime) published over WHIP by a werift
-client; N werift WHEP viewers in the bench process, each signing and posting a voucher every second
-(the gate and the relay's signature checks run for every one of them). The media server runs alone in
-its own process (\`benches/media-server.ts\`) with the chain replaced by a stub that funds everyone, so
-chain reads cost nothing here. CPU is the server process's user + system time over ${MEASURE_MS / 1000} s,
-as a share of one core; the machine has 2 cores, shared with the viewers' process and ffmpeg.
+One 1280×720 H.264 stream at a constant 1.5 Mbit/s (ffmpeg \`testsrc2\`, x264 in CBR with filler, as
+OBS sends by default) published over WHIP by a werift client; N werift WHEP viewers in the bench
+process, each signing and posting a voucher every second (the gate and the relay's signature checks
+run for every one of them). The media server runs alone in its own process
+(\`benches/media-server.ts\`) with the chain replaced by a stub that funds everyone, so chain reads cost
+nothing here. CPU is the server process's user + system time over ${MEASURE_MS / 1000} s, as a share of one
+core; the machine has 2 cores, shared with the viewers' process and ffmpeg.
 
 | viewers | server CPU (share of one core) | published (Mbit/s payload) | received per viewer (Mbit/s payload) | forwarded total (Mbit/s) |
 | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
-Target (issue 5): the viewers one core can serve at 720p / ~1.5 Mbps. A viewer count is "served" when
-each still receives the full bitrate.
+**Viewers one core can serve at 720p / 1.5 Mbit/s: ${perCore}** (target, issue 5: measure it). A straight
+line through the rows above: ${base.toFixed(1)} % of a core plus ${perViewer.toFixed(2)} % per viewer; one core
+reaches 100 % at ${perCore} viewers. Each viewer costs the server SRTP encryption and a UDP send per
+packet, plus a voucher a second; the line is an extrapolation past the largest count this machine can
+also receive (the viewers' process decrypts every packet for every viewer on the same two cores).
 
 | latency | median | p95 | target |
 | --- | ---: | ---: | --- |
@@ -179,14 +195,14 @@ each still receives the full bitrate.
 | WHEP request → first video packet (first 10 viewers) | ${median(firsts).toFixed(0)} ms | ${Math.max(...firsts).toFixed(0)} ms (max) | — |
 | cut-off at 10 viewers: last accepted voucher → last packet received (5 viewers) | ${median(cutoffs).toFixed(0)} ms | ${Math.max(...cutoffs).toFixed(0)} ms (max) | ≤ 2 s (anchors: no mid-stream cut-off) |
 
-Glass-to-glass latency (camera to screen) is not measured; the forwarding figure is RTP-level, both
-ends on one clock (it includes the publisher's werift client, the server, and the viewer client's
-SRTP decryption in a process that also runs the other viewers). Browser decode and jitter buffering
-add to it. The cut-off's design bound is 1.5 s freshness + 0.25 s gate period.
+The forwarding figure is RTP-level, both ends on one clock (the publisher's werift client, the server,
+and the viewer client's SRTP decryption in a process that also runs the other viewers); glass-to-glass
+through a browser is in the next section. The cut-off's design bound is 1.5 s freshness + 0.25 s gate
+period.
 
 When "received per viewer" falls below "published", packets were lost between server and viewers;
-on this machine the viewers' single Node process (SRTP decryption for every viewer) and ffmpeg
-saturate the two cores before the server does, so these rows bound the machine, not the server.
+on this machine the viewers' single Node process and ffmpeg saturate the two cores before the server
+does, so such rows bound the machine, not the server.
 `;
   writeSection('media', md);
 } finally {

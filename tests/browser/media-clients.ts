@@ -1,6 +1,6 @@
 /**
  * Non-browser media clients on werift, for the tests and the benchmarks:
- * - `encoderPublisher`: what OBS 30+ does — an encoder (ffmpeg: testsrc2 → H.264 baseline or VP8 →
+ * - `encoderPublisher`: what OBS 30+ does — an encoder (ffmpeg: testsrc2 → H.264 baseline CBR or VP8 →
  *   RTP on a local UDP port) whose packets a WHIP client sends, the offer carrying the stream key as
  *   a Bearer token.
  * - `rtpViewer`: a WHEP client that counts the RTP it receives.
@@ -71,7 +71,9 @@ export async function encoderPublisher(o: {
   });
   const enc =
     codec === 'h264'
-      ? ['-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p']
+      ? // Constant bitrate with filler, as OBS's default (CBR) sends: the bitrate asked for is the bitrate sent.
+        ['-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+          '-minrate', o.bitrate ?? '1500k', '-maxrate', o.bitrate ?? '1500k', '-bufsize', o.bitrate ?? '1500k', '-x264-params', 'nal-hrd=cbr']
       : // libvpx undershoots a lot on synthetic video unless held to a constant rate.
         ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-minrate', o.bitrate ?? '1500k', '-maxrate', o.bitrate ?? '1500k'];
   const ffmpeg = spawn(

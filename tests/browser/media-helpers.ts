@@ -1,20 +1,15 @@
 /**
- * Shared by the media browser tests: the real client modules (dapp/lib/media) bundled for the page,
- * stream keys requested the way the dApp does (a creator-signed request), and pages that publish
- * over WHIP or play over WHEP with a VoucherTicker, driven through page.evaluate on the app's origin.
+ * Shared by the media browser tests: pages that publish over WHIP or play over WHEP with a
+ * VoucherTicker, driven through page.evaluate on the app's origin (the client bundle and stream keys
+ * come from media-page.ts).
  */
-import { buildSync } from 'esbuild';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, inject } from 'vitest';
+import { inject } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { KeyringPair } from '@polkadot/keyring/types';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
-import { ROOT } from '../../scripts/lib/toolchain.ts';
+import { mediaClientScript } from './media-page.ts';
 import type { App } from './harness.ts';
-
-let bundle: string | undefined;
 
 /**
  * This run's deployment record in a file of its own: test-results/deployment.json is shared by every
@@ -26,38 +21,7 @@ export function ownDeploymentFile(): string {
   return file;
 }
 
-/** whip.ts, whep.ts, ticker.ts and SessionKey as one script defining `window.ViloMedia`. */
-export function mediaClientScript(): string {
-  if (bundle) return bundle;
-  const entry = ['whip', 'whep', 'ticker']
-    .map((m) => `export * from ${JSON.stringify(join(ROOT, `dapp/lib/media/${m}.ts`))};`)
-    .concat(`export { SessionKey } from ${JSON.stringify(join(ROOT, 'dapp/lib/protocol/voucher.ts'))};`)
-    .join('\n');
-  const out = buildSync({
-    stdin: { contents: entry, resolveDir: ROOT, loader: 'ts' },
-    bundle: true,
-    format: 'iife',
-    globalName: 'ViloMedia',
-    platform: 'browser',
-    write: false,
-    logLevel: 'error',
-  });
-  bundle = out.outputFiles[0].text;
-  return bundle;
-}
-
-/** Asks the app for a new stream key, signed by the creator as their wallet would. */
-export async function streamKey(app: App, creator: KeyringPair, streamId: bigint): Promise<string> {
-  const timestamp = Date.now();
-  const signature = u8aToHex(creator.sign(stringToU8a(`vilokanam:stream-key:${streamId}:${timestamp}`)));
-  const res = await fetch(`${app.url}/api/streams/${streamId}/key`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ address: creator.address, timestamp, signature }),
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return ((await res.json()) as { streamKey: string }).streamKey;
-}
+export { requestStreamKey as streamKey } from './media-page.ts';
 
 async function mediaPage(browser: Browser, app: App): Promise<Page> {
   const context = await browser.newContext();

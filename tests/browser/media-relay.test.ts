@@ -87,6 +87,30 @@ describe('relay', { retry: 1 }, () => {
       await env.ticks.tx.leaveStream(dave, streamId, null, true);
     }
   });
+
+  it('drops a voucher whose session ended on chain: one named refusal (NoSession), no resubmission, no charge', async () => {
+    const [bob, ferdie] = [env.accounts.bob, env.accounts.ferdie];
+    const streamId = await liveStream(env, bob);
+    const s = await joinStream(env, ferdie, streamId, RATE * 600n);
+    // A slow relay, so the viewer's own leave (with the same final voucher) lands before it settles.
+    const app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
+      ...settings,
+      VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-relay-')), 'relay.sqlite'),
+      VILO_SETTLE_INTERVAL_MS: '8000',
+    });
+    try {
+      for (let n = 1n; n <= 3n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
+      await env.ticks.tx.leaveStream(ferdie, streamId, s.voucher(3n), true);
+      const refusals = () => app.output().split('\n').filter((l) => l.includes(`/${s.sessionId}@3 refused`));
+      await until(async () => refusals().length > 0, 30_000, "the relay's settlement attempt");
+      expect(refusals()[0]).toMatch(/refused: NoSession$/);
+      await new Promise((r) => setTimeout(r, 17_000)); // two more relay rounds
+      expect(refusals()).toHaveLength(1);
+      expect((await env.payments.query.earningsOf(ferdie.address, streamId)).value).toBe(3n * RATE);
+    } finally {
+      await app.stop();
+    }
+  }, 120_000);
 });
 
 describe('attacks: each gets a named 4xx, stores nothing, and others are still served', () => {

@@ -275,7 +275,6 @@ export class WatchSession {
     const m = this.meter;
     this.phase = m.exhausted ? 'stopped' : 'watching';
     if (m.exhausted) return;
-    let accepted = 0;
     const ticker = new VoucherTicker({
       contract: c.ticks.address,
       key: this.#key!,
@@ -291,9 +290,9 @@ export class WatchSession {
           this.#latest = ticker.latest() ?? this.#latest;
           this.notice = null;
           sessionStorage.setItem(this.#storageKey(), serialize({ seed: this.#key!.seed, sessionId: this.sessionId!, ticks: e.ticks }));
-          // Ask for video from the second accepted voucher on: by then the media server's gate has
-          // seen this session pay (a first offer can race its chain read and be refused with 402).
-          if (++accepted >= 2 && !this.#playing) void this.#play();
+          // Ask for video once a voucher is accepted: the media server's gate has then read this
+          // session from the chain and seen it pay (a refusal is retried within a second, below).
+          if (!this.#playing) void this.#play();
         } else if (e.error?.startsWith('Runway')) {
           this.phase = 'stopped';
           this.notice = 'Top up to keep watching, or leave: what is left of the deposit comes back.';
@@ -341,8 +340,9 @@ export class WatchSession {
       this.#playing = false;
       const err = e as { name?: string; status?: number; message: string };
       this.mediaStatus = err.status === 404 ? 'The creator is not sending video right now; retrying…' : `Video unavailable: ${errorSentence(e)}`;
-      // Try again later (a publisher may start, or the gate may open with the next voucher).
-      this.#timers.push(setTimeout(() => void this.#play(), 5_000));
+      // Try again: soon if the gate refused (it opens with the next voucher), later otherwise (a
+      // publisher may start).
+      this.#timers.push(setTimeout(() => void this.#play(), err.status === 402 ? 1_000 : 5_000));
     }
   }
 

@@ -39,6 +39,17 @@ describe('payment gate', () => {
     expect(await gate.decide(1n, VIEWER, 1n)).toMatchObject({ open: false, reason: 'StaleVoucher' });
   });
 
+  it('judges a playback request fresh as of its arrival, not after a slow chain read', async () => {
+    const { gate, advance } = world();
+    gate.accepted(1n, VIEWER, 1n, 5n);
+    const arrivedAt = advance(100);
+    advance(2_000); // the request waited on the chain
+    expect(await gate.decide(1n, VIEWER, 1n, arrivedAt)).toEqual({ open: true });
+    // A request that arrives with nothing fresh is still refused.
+    expect(await gate.decide(1n, VIEWER, 1n)).toMatchObject({ open: false, reason: 'StaleVoucher' });
+    expect(gate.decideNow(1n, VIEWER, 1n)).toMatchObject({ open: false, reason: 'StaleVoucher' });
+  });
+
   it('closes when the count passes what the escrow covers, and reopens after a top-up', async () => {
     const { gate, state, advance } = world();
     gate.accepted(1n, VIEWER, 1n, 11n);

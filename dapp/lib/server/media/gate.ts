@@ -111,12 +111,12 @@ export class Gate {
    * second; the last one read is used while it is at most `maxChainAgeMs` old, after which the
    * viewer is closed until the chain answers again (fail closed).
    */
-  decideNow(streamId: bigint, viewer: string, sessionId: bigint): Decision {
+  decideNow(streamId: bigint, viewer: string, sessionId: bigint, freshAsOf = this.now()): Decision {
     const k = Gate.key(streamId, viewer, sessionId);
     const l = this.latest.get(k);
     const e = this.known.get(k);
     if (!e || this.now() - e.at >= this.refreshMs) void this.refresh(streamId, viewer, sessionId);
-    if (!l || this.now() - l.advancedAt > this.freshMs) {
+    if (!l || freshAsOf - l.advancedAt > this.freshMs) {
       return { open: false, reason: 'StaleVoucher', message: `no voucher advanced the count within ${this.freshMs} ms` };
     }
     if (e?.error && e.error.name !== 'ChainUnavailable') return { open: false, reason: e.error.name, message: e.error.message };
@@ -128,10 +128,14 @@ export class Gate {
     return { open: true };
   }
 
-  /** Decides with an entitlement at most `freshMs` old (reading it first if need be). */
-  async decide(streamId: bigint, viewer: string, sessionId: bigint): Promise<Decision> {
+  /**
+   * Decides with an entitlement at most `refreshMs` old (reading it first if need be). Freshness
+   * (rule 2) is judged as of `arrivedAt`, when the request came in: the time spent here reading the
+   * chain is not the viewer's fault (the gate loop judges it in real time from then on).
+   */
+  async decide(streamId: bigint, viewer: string, sessionId: bigint, arrivedAt = this.now()): Promise<Decision> {
     await this.currentEntitlement(streamId, viewer, sessionId, this.refreshMs).catch(() => {});
-    return this.decideNow(streamId, viewer, sessionId);
+    return this.decideNow(streamId, viewer, sessionId, arrivedAt);
   }
 
   /**

@@ -121,6 +121,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const sessionHeader = req.headers.get('x-vilo-session') ?? '';
     if (!/^[0-9]{1,20}$/.test(sessionHeader)) throw new HttpError(400, 'BadRequest', 'X-Vilo-Session must be the session id (a decimal number)');
     const sessionId = BigInt(sessionHeader);
+    const arrivedAt = Date.now();
     const storedAtArrival = relay.latestTicks(streamId, viewer, sessionId);
     let stream;
     try {
@@ -150,7 +151,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       if (h.status === 402 || h.status === 409) throw new HttpError(402, 'NotPaying', h.message);
       throw e;
     }
-    const d = await gate.decide(streamId, viewer, sessionId);
+    const d = await gate.decide(streamId, viewer, sessionId, arrivedAt);
     if (!d.open) throw new HttpError(402, 'NotPaying', d.message);
     const { viewer: conn, answer } = await sfu.view(streamId, viewer, sessionId, offer);
     // One connection per session: a second one (a reload, or someone replaying this viewer's voucher)
@@ -270,7 +271,11 @@ export function createMediaServer(deps: MediaServerDeps) {
         return await route(req, ip);
       } catch (e) {
         if (e instanceof HttpError) {
-          if (e.status === 402 || e.status === 403) metrics.deny(e.name);
+          if (e.status === 402 || e.status === 403) {
+            metrics.deny(e.name);
+            // An operator asking "why is this viewer not getting video" finds the answer here.
+            if (req.url.includes('/whep/')) deps.log?.(`[whep] refused ${new URL(req.url).pathname}: ${e.status} ${e.name}: ${e.message}`);
+          }
           return errorResponse(e);
         }
         if (e instanceof SdpError) return errorResponse(new HttpError(400, e.name, e.message));
