@@ -185,9 +185,10 @@ ${rows.join('\n')}
 
 **Viewers one core can serve at 720p / 1.5 Mbit/s: ${perCore}** (target, issue 5: measure it). A straight
 line through the rows above: ${base.toFixed(1)} % of a core plus ${perViewer.toFixed(2)} % per viewer; one core
-reaches 100 % at ${perCore} viewers. Each viewer costs the server SRTP encryption and a UDP send per
-packet, plus a voucher a second; the line is an extrapolation past the largest count this machine can
-also receive (the viewers' process decrypts every packet for every viewer on the same two cores).
+reaches 100 % at ${perCore} viewers; the largest count measured, ${points.at(-1)?.[0]}, took ${points.at(-1)?.[1].toFixed(0)} %. Each viewer costs
+the server SRTP encryption and a UDP send per packet, plus a voucher a second. Counts past the last row
+are not measured: the viewers' own process (decrypting every packet for every viewer) shares the
+same two cores.
 
 | latency | median | p95 | target |
 | --- | ---: | ---: | --- |
