@@ -7,7 +7,7 @@ cd "$VILO_ROOT"
 
 # chromium: the browser tests (playwright-core drives Debian's build; no browser download here).
 # ffmpeg: the OBS-like publisher in the media tests and benchmarks (H.264 test pattern over RTP).
-APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg nginx-light libnginx-mod-rtmp)
 CARGO_CONTRACT_VERSION=5.0.3
 CARGO_CONTRACT_ROOT="$VILO_CACHE/cargo-contract-$CARGO_CONTRACT_VERSION"
 

@@ -7,6 +7,7 @@
  *   VILO_RATE_LIMIT                        "<requests per second>,<burst>" per client IP (default 20,60)
  *   VILO_ICE_HOSTS                         extra ICE host addresses, comma-separated (e.g. 127.0.0.1)
  *   VILO_ICE_PORTS                         "<min>-<max>" UDP ports for ICE (default: any)
+ *   VILO_RTMP_PORT                         RTMP ingest port (nginx + libnginx-mod-rtmp); HLS at /hls/ (default: off)
  * The chain connection is made in the background: until it is up, every chain read fails and the
  * gate refuses (fails closed); the server itself starts at once.
  */
@@ -18,6 +19,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { SignedVoucher } from '../../protocol/voucher.ts';
 import { cached, contractChain, type ChainReader, type ChainSettler } from './chain.ts';
 import { createMediaServer, type MediaServer } from './server.ts';
+import { startRtmp, type RtmpIngest } from './rtmp.ts';
 import { Store } from './store.ts';
 
 export const DEFAULT_RELAY_DB = '.vilokanam/relay.sqlite';
@@ -84,12 +86,21 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
       iceAdditionalHostAddresses: env.VILO_ICE_HOSTS ? env.VILO_ICE_HOSTS.split(',') : undefined,
       icePortRange: ports?.length === 2 ? (ports as [number, number]) : undefined,
     },
+    hlsDir: env.VILO_RTMP_PORT ? (id) => rtmp?.streamDir(id) ?? '' : undefined,
     log,
   });
+  let rtmp: RtmpIngest | undefined;
+  const rtmpStarted = env.VILO_RTMP_PORT
+    ? startRtmp({ port: Number(env.VILO_RTMP_PORT), authorize: (key) => server.streamForKey(key), log })
+        .then((r) => (rtmp = r))
+        .catch((e) => log(`[rtmp] not started: ${(e as Error).message}`))
+    : undefined;
   return {
     ...server,
     store,
     close: async () => {
+      await rtmpStarted;
+      await rtmp?.stop();
       await server.close();
       store.close();
       await api?.disconnect().catch(() => {});

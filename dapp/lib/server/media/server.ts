@@ -10,9 +10,12 @@
  *   POST   /api/vouchers                JSON voucher → 202 {cumulativeTicks, settledTicks}
  *   POST   /api/streams/:streamId/key   creator's signed request → 201 {streamKey}
  *   GET    /api/streams/:streamId/media → {live, viewers}
+ *   GET    /hls/:streamId/:file         (RTMP streams) same headers as WHEP → playlist / fragment
  *   GET    /metrics                     Prometheus text
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { verifyWalletSignature } from '../signature.ts';
 import { fromWire, parseVoucherAuthorization, WireError } from '../../media/wire.ts';
 import type { ChainReader, ChainSettler } from './chain.ts';
@@ -35,6 +38,8 @@ export interface MediaServerDeps {
   /** How often the gate re-decides each viewer, ms. */
   gateIntervalMs?: number;
   freshMs?: number;
+  /** Where RTMP ingest writes a stream's HLS files (absent: RTMP/HLS off). */
+  hlsDir?: (streamId: bigint) => string;
   log?: (line: string) => void;
 }
 
@@ -116,12 +121,17 @@ export function createMediaServer(deps: MediaServerDeps) {
     });
   }
 
-  async function whep(req: Request, streamId: bigint): Promise<Response> {
+  /**
+   * Admits a viewer's request for media of `streamId` (WHEP offer or HLS file): the viewer, the
+   * session and a fresh voucher in the headers, checked and accepted by the relay, and the gate open.
+   * `ready` runs once the request is known to be well-formed (WHEP: the stream is live, the offer read).
+   */
+  async function admit<T>(req: Request, streamId: bigint, ready: () => Promise<T>): Promise<{ viewer: string; sessionId: bigint; value: T }> {
+    const arrivedAt = Date.now();
     const viewer = req.headers.get('x-vilo-viewer') ?? '';
     const sessionHeader = req.headers.get('x-vilo-session') ?? '';
     if (!/^[0-9]{1,20}$/.test(sessionHeader)) throw new HttpError(400, 'BadRequest', 'X-Vilo-Session must be the session id (a decimal number)');
     const sessionId = BigInt(sessionHeader);
-    const arrivedAt = Date.now();
     const storedAtArrival = relay.latestTicks(streamId, viewer, sessionId);
     let stream;
     try {
@@ -142,8 +152,8 @@ export function createMediaServer(deps: MediaServerDeps) {
       metrics.reject('VoucherMismatch');
       throw new HttpError(403, 'VoucherMismatch', 'the voucher is for another stream, viewer or session than the request names');
     }
-    if (!stream.live || !sfu.publisher(streamId)) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
-    const offer = await sdpBody(req);
+    if (!stream.live) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
+    const value = await ready();
     try {
       await relay.accept(signed, { recentWithin: 5n, storedAtArrival });
     } catch (e) {
@@ -153,6 +163,14 @@ export function createMediaServer(deps: MediaServerDeps) {
     }
     const d = await gate.decide(streamId, viewer, sessionId, arrivedAt);
     if (!d.open) throw new HttpError(402, 'NotPaying', d.message);
+    return { viewer, sessionId, value };
+  }
+
+  async function whep(req: Request, streamId: bigint): Promise<Response> {
+    const { viewer, sessionId, value: offer } = await admit(req, streamId, async () => {
+      if (!sfu.publisher(streamId)) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
+      return sdpBody(req);
+    });
     const { viewer: conn, answer } = await sfu.view(streamId, viewer, sessionId, offer);
     // One connection per session: a second one (a reload, or someone replaying this viewer's voucher)
     // replaces the first, so one payment never feeds two screens.
@@ -164,6 +182,28 @@ export function createMediaServer(deps: MediaServerDeps) {
     return new Response(answer, {
       status: 201,
       headers: { 'Content-Type': 'application/sdp', Location: `/whep/${streamId}/${conn.id}` },
+    });
+  }
+
+  /** GET /hls/:streamId/:file — an RTMP stream's playlist or fragment, to a paying viewer only. */
+  async function hlsFile(req: Request, streamId: bigint, file: string): Promise<Response> {
+    const dir = deps.hlsDir?.(streamId);
+    if (!dir) throw new HttpError(404, 'NotLive', 'RTMP ingest and HLS are not enabled on this server (VILO_RTMP_PORT)');
+    if (!/^(index\.m3u8|[0-9]{1,12}\.ts)$/.test(file)) throw new HttpError(404, 'NoSuchFile', `no HLS file "${file}"`);
+    const { value: body } = await admit(req, streamId, async () => {
+      try {
+        return await readFile(join(dir, file));
+      } catch {
+        throw new HttpError(404, 'NotLive', `stream ${streamId} has no HLS ${file === 'index.m3u8' ? 'playlist' : 'fragment ' + file} now`);
+      }
+    });
+    metrics.bytesForwarded += body.length;
+    return new Response(body, {
+      status: 200,
+      headers: {
+        'Content-Type': file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t',
+        'Cache-Control': 'no-store',
+      },
     });
   }
 
@@ -228,13 +268,14 @@ export function createMediaServer(deps: MediaServerDeps) {
     const m = req.method;
     const media = p[0] === 'whip' || p[0] === 'whep';
     const api = p[0] === 'api' && (p[1] === 'vouchers' || p[1] === 'streams');
+    const hls = p[0] === 'hls';
     if (url.pathname === '/metrics' && m === 'GET') {
       const viewers = sfu.viewers();
       return new Response(metrics.render({ publishers: sfu.publisherCount, viewers: viewers.length, viewersOpen: viewers.filter((v) => v.open).length }), {
         headers: { 'Content-Type': 'text/plain; version=0.0.4' },
       });
     }
-    if (!media && !api) return null;
+    if (!media && !api && !hls) return null;
     if (api && p[1] === 'streams' && !(p.length === 4 && (p[3] === 'key' || p[3] === 'media'))) return null;
     if (!limits.take(ip)) throw new HttpError(429, 'TooManyRequests', 'too many requests from this address: slow down');
     if (media && p.length === 2 && m === 'POST') return p[0] === 'whip' ? whip(req, streamIdOf(p[1])) : whep(req, streamIdOf(p[1]));
@@ -251,6 +292,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       return new Response(null, { status: 200 });
     }
     if (media && m === 'OPTIONS') return new Response(null, { status: 204, headers: { Allow: 'POST, DELETE, OPTIONS' } });
+    if (hls && p.length === 3 && m === 'GET') return hlsFile(req, streamIdOf(p[1]), p[2]);
     if (api && p[1] === 'vouchers' && p.length === 2 && m === 'POST') return postVoucher(req);
     if (api && p[3] === 'key' && m === 'POST') return newKey(req, streamIdOf(p[2]));
     if (api && p[3] === 'media' && m === 'GET') {
@@ -265,6 +307,8 @@ export function createMediaServer(deps: MediaServerDeps) {
     gate,
     relay,
     sfu,
+    /** The stream a stream key publishes (RTMP ingest names only the key). */
+    streamForKey: (key: string): bigint | undefined => (key.length <= 512 ? deps.store.streamForKeyHash(sha256(key)) : undefined),
     /** Answers a media request, or null when the path is not the media server's. */
     async handle(req: Request, ip = 'unknown'): Promise<Response | null> {
       try {
@@ -274,7 +318,7 @@ export function createMediaServer(deps: MediaServerDeps) {
           if (e.status === 402 || e.status === 403) {
             metrics.deny(e.name);
             // An operator asking "why is this viewer not getting video" finds the answer here.
-            if (req.url.includes('/whep/')) deps.log?.(`[whep] refused ${new URL(req.url).pathname}: ${e.status} ${e.name}: ${e.message}`);
+            if (req.url.includes('/whep/') || req.url.includes('/hls/')) deps.log?.(`[play] refused ${new URL(req.url).pathname}: ${e.status} ${e.name}: ${e.message}`);
           }
           return errorResponse(e);
         }

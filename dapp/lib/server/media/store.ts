@@ -123,6 +123,12 @@ export class Store {
     return r && { keySha256: r.key_sha256, requestTsMs: Number(r.request_ts_ms) };
   }
 
+  /** The stream whose current key hashes to `keySha256` (RTMP names no stream, only the key). */
+  streamForKeyHash(keySha256: string): bigint | undefined {
+    const r = this.db.prepare('SELECT stream_id FROM stream_keys WHERE key_sha256 = ?').get(keySha256) as { stream_id: string } | undefined;
+    return r ? BigInt(r.stream_id) : undefined;
+  }
+
   setKeyHash(streamId: bigint, keySha256: string, requestTsMs: number): void {
     this.db
       .prepare(

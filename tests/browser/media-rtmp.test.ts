@@ -1,0 +1,117 @@
+/**
+ * RTMP ingest (nginx + libnginx-mod-rtmp, started by the app's server) and HLS playback behind the
+ * same payment gate as WHEP, against the real chain: an encoder (ffmpeg) publishes with the stream
+ * key; a wrong key is refused; the playlist and fragments go only to a viewer whose vouchers are
+ * fresh, and stop within 2 s of the vouchers stopping.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VoucherTicker } from '../../dapp/lib/media/ticker.ts';
+import { whepHeaders } from '../../dapp/lib/media/wire.ts';
+import { freePort } from '../../scripts/chain/launch.ts';
+import { setupEnv, type Env } from '../e2e/helpers.ts';
+import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
+import { startApp, type App } from './harness.ts';
+import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
+
+let env: Env;
+let app: App;
+let rtmpPort: number;
+
+const encoderArgs = (url: string, seconds: number) => [
+  '-hide_banner', '-loglevel', 'error', '-re', '-t', String(seconds),
+  '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+  '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
+  '-f', 'flv', url,
+];
+
+beforeAll(async () => {
+  env = await setupEnv();
+  rtmpPort = await freePort();
+  app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
+    VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-rtmp-')), 'relay.sqlite'),
+    VILO_RTMP_PORT: String(rtmpPort),
+  });
+  await until(async () => app.output().includes('[rtmp] ingest on'), 10_000, `RTMP ingest to start; server: ${app.output().slice(-500)}`);
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await env?.api.disconnect();
+});
+
+describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
+  it('refuses a wrong stream key: the encoder is disconnected and nothing is written', async () => {
+    const streamId = await liveStream(env, env.accounts.bob);
+    await streamKey(app, env.accounts.bob, streamId);
+    const r = spawnSync('ffmpeg', encoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/not-the-key`, 2), { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).not.toBe(0);
+    await until(async () => app.output().includes('[rtmp] publish refused: unknown stream key'), 5_000, 'the refusal in the log');
+    expect(app.output()).not.toContain('not-the-key');
+  });
+
+  it('serves the playlist and fragments only to a paying viewer, and stops within 2 s of the vouchers stopping', async () => {
+    const { bob, dave } = env.accounts;
+    const streamId = await liveStream(env, bob);
+    const key = await streamKey(app, bob, streamId);
+    let encoder: ChildProcess | undefined;
+    const s = await joinStream(env, dave, streamId, RATE * 600n);
+    let lastAccepted = 0;
+    const ticker = new VoucherTicker({
+      contract: env.ticks.address,
+      key: s.key,
+      streamId,
+      viewer: dave.address,
+      sessionId: s.sessionId,
+      startTicks: 0n,
+      baseUrl: app.url,
+      onTick: (e) => {
+        if (e.accepted) lastAccepted = Date.now();
+      },
+    });
+    const get = (file: string, paying = true) =>
+      fetch(`${app.url}/hls/${streamId}/${file}`, {
+        headers:
+          paying && ticker.latest()
+            ? whepHeaders({ viewer: dave.address, sessionId: s.sessionId, voucher: ticker.latest()! })
+            : { 'X-Vilo-Viewer': dave.address, 'X-Vilo-Session': s.sessionId.toString() },
+      });
+    try {
+      encoder = spawn('ffmpeg', encoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 90), { stdio: 'ignore' });
+      ticker.start();
+      await until(async () => ticker.latest() !== undefined, 15_000, 'the first voucher');
+      await until(async () => (await get('index.m3u8')).status === 200, 20_000, 'the HLS playlist');
+
+      // Unpaid: the same viewer and session without a voucher → 402 with the reason.
+      const unpaid = await get('index.m3u8', false);
+      expect(unpaid.status).toBe(402);
+      expect(((await unpaid.json()) as { error: string }).error).toBe('NotPaying');
+
+      // Paid: the playlist names fragments, and a fragment is MPEG-TS.
+      const playlist = await (await get('index.m3u8')).text();
+      expect(playlist).toMatch(/^#EXTM3U/);
+      expect(playlist).not.toContain(key);
+      const fragment = playlist.split('\n').filter((l) => l.endsWith('.ts')).at(-1)!;
+      const ts = await get(fragment);
+      expect(ts.status).toBe(200);
+      const bytes = new Uint8Array(await ts.arrayBuffer());
+      expect(bytes.length).toBeGreaterThan(1_000);
+      expect([bytes[0], bytes[188]]).toEqual([0x47, 0x47]); // TS sync bytes
+
+      // Vouchers stop: within 2 s of the last accepted one, nothing more is served.
+      ticker.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, Math.max(0, lastAccepted + 2_000 - Date.now())));
+      const cut = await get('index.m3u8');
+      expect(cut.status).toBe(402);
+      expect(((await cut.json()) as { message: string }).message).toMatch(/no voucher advanced the count/);
+    } finally {
+      ticker.stop();
+      encoder?.kill('SIGKILL');
+      await env.ticks.tx.leaveStream(dave, streamId, null, true).catch(() => {});
+    }
+  });
+});
