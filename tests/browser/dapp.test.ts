@@ -12,12 +12,16 @@ import type { ApiPromise } from '@polkadot/api';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS, collectPageErrors, launchBrowser, screenshot, startApp, type App } from './harness.ts';
 import { injectTestWallet, type TestWallet } from './wallet.ts';
+import { requestStreamKey } from './media-page.ts';
+import { freePort } from '../../scripts/chain/launch.ts';
+import { spawn } from 'node:child_process';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { join as joinStream, liveStream, plan, RATE } from '../e2e/protocol-helpers.ts';
 
 let env: Env;
 let app: App;
 let browser: Browser;
+let rtmpPort: number;
 
 beforeAll(async () => {
   env = await setupEnv();
@@ -29,6 +33,7 @@ beforeAll(async () => {
     VILO_SETTLE_INTERVAL_MS: '2000',
     VILO_RELAY_DB: join(dir, 'relay.sqlite'),
     VILO_ICE_HOSTS: '127.0.0.1',
+    VILO_RTMP_PORT: String((rtmpPort = await freePort())),
   });
   browser = await launchBrowser();
 });
@@ -294,6 +299,42 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     expect(failing(c.errors)).toEqual([]);
     await c.context.close();
   }, 240_000);
+
+  it('a viewer watches a stream its creator sends over RTMP (OBS without WHIP): HLS in the watch page', async () => {
+    const { charlie, dave } = env.accounts;
+    const streamId = await liveStream(env, charlie);
+    const key = await requestStreamKey(app, charlie, streamId);
+    const encoder = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-re', '-t', '120', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
+        '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`],
+      { stdio: 'ignore' },
+    );
+    try {
+      await emptyEscrow(dave);
+      await poll(async () => ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { hls: boolean }).hls).toBe(true);
+      const v = await open([{ uri: '//Dave', name: 'Dave' }]);
+      await connectWallet(v, 'Dave');
+      await go(v.page, `/watch/${streamId}`);
+      await v.page.getByTestId('deposit').fill('0.0006');
+      await v.page.getByRole('button', { name: 'Join and watch' }).click();
+      await v.page.getByTestId('meter').waitFor({ timeout: 30_000 });
+      const video = v.page.getByTestId('video');
+      await video.waitFor({ timeout: 30_000 });
+      // hls.js plays through Media Source Extensions: the picture has a size and time moves on.
+      await poll(() => video.evaluate((el: HTMLVideoElement) => el.videoWidth), { timeout: 30_000 }).toBe(640);
+      const t0 = await video.evaluate((el: HTMLVideoElement) => el.currentTime);
+      await poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 15_000 }).toBeGreaterThan(t0 + 2);
+      await screenshot(v.page, 'watch-hls');
+      await v.page.getByRole('button', { name: 'Leave and refund' }).click();
+      await v.page.getByTestId('refund').waitFor({ timeout: 30_000 });
+      expect(failing(v.errors)).toEqual([]);
+      await v.context.close();
+    } finally {
+      encoder.kill('SIGKILL');
+    }
+  }, 180_000);
 
   it('without a wallet, says what to install', async () => {
     const c = await open(null);

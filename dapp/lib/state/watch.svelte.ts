@@ -45,6 +45,8 @@ export class WatchSession {
   notice = $state<string | null>(null);
   mediaStatus = $state('not playing');
   media = $state.raw<MediaStream | null>(null);
+  /** Set while an RTMP stream should play over HLS: the page attaches it to its <video> (attachHls). */
+  hls = $state(false);
   busy = $state(false);
 
   /** The count when a subscription was first seen in this session (seconds after it cost nothing). */
@@ -318,7 +320,13 @@ export class WatchSession {
     this.#playing = true;
     try {
       // Ask first (a refused WHEP offer would cost a peer connection and log a failed request).
-      const status = (await (await fetch(`/api/streams/${this.streamId}/media`)).json().catch(() => ({}))) as { live?: boolean };
+      const status = (await (await fetch(`/api/streams/${this.streamId}/media`)).json().catch(() => ({}))) as { live?: boolean; hls?: boolean };
+      if (!status.live && status.hls) {
+        // Published over RTMP: the page's <video> plays it through hls.js (attachHls).
+        this.mediaStatus = 'playing';
+        this.hls = true;
+        return;
+      }
       if (!status.live) {
         this.#playing = false;
         this.mediaStatus = 'The creator is not sending video right now; waiting…';
@@ -346,11 +354,32 @@ export class WatchSession {
     }
   }
 
+  /** Plays the HLS stream into `video`; returns the function that stops it. */
+  async attachHls(video: HTMLVideoElement): Promise<() => void> {
+    const { playHls } = await import('../media/hls.ts');
+    const p = await playHls({
+      video,
+      streamId: this.streamId,
+      viewer: this.viewer!,
+      sessionId: this.sessionId!,
+      voucher: () => this.#latest ?? undefined,
+      onError: (e) => {
+        if (!this.hls) return;
+        this.hls = false;
+        this.#playing = false;
+        this.mediaStatus = `Video unavailable: ${errorSentence(e)}`;
+        if (this.phase === 'watching') this.#timers.push(setTimeout(() => void this.#play(), e.status === 402 ? 1_000 : 5_000));
+      },
+    });
+    return () => p.stop();
+  }
+
   async #stopPlayback() {
     const p = this.#playback;
     this.#playback = null;
     this.#playing = false;
     this.media = null;
+    this.hls = false;
     if (this.mediaStatus === 'playing' || this.mediaStatus === 'connecting') this.mediaStatus = 'stopped';
     await p?.stop();
   }

@@ -9,11 +9,12 @@
  *   DELETE /whep/:streamId/:resource
  *   POST   /api/vouchers                JSON voucher → 202 {cumulativeTicks, settledTicks}
  *   POST   /api/streams/:streamId/key   creator's signed request → 201 {streamKey}
- *   GET    /api/streams/:streamId/media → {live, viewers}
+ *   GET    /api/streams/:streamId/media → {live, viewers, hls}
  *   GET    /hls/:streamId/:file         (RTMP streams) same headers as WHEP → playlist / fragment
  *   GET    /metrics                     Prometheus text
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyWalletSignature } from '../signature.ts';
@@ -297,7 +298,8 @@ export function createMediaServer(deps: MediaServerDeps) {
     if (api && p[3] === 'key' && m === 'POST') return newKey(req, streamIdOf(p[2]));
     if (api && p[3] === 'media' && m === 'GET') {
       const id = streamIdOf(p[2]);
-      return json(200, { live: !!sfu.publisher(id), viewers: sfu.viewers(id).length });
+      const hlsDir = deps.hlsDir?.(id);
+      return json(200, { live: !!sfu.publisher(id), viewers: sfu.viewers(id).length, hls: !!hlsDir && existsSync(join(hlsDir, 'index.m3u8')) });
     }
     throw new HttpError(405, 'MethodNotAllowed', `${m} ${url.pathname} is not served`);
   }
