@@ -5,6 +5,7 @@
  *  1. `CONTRACTS_NODE_URL` set: use that running node; nothing is started or stopped.
  *  2. A substrate-contracts-node binary (named by `SUBSTRATE_CONTRACTS_NODE`, or on PATH, or built by
  *     tools/build-node.sh into the cache): run it in dev mode (instant seal) on a free port.
+ *     `VILO_CHAIN=chopsticks` skips it; `VILO_CHAIN=contracts-node` makes its absence an error.
  *  3. Otherwise chopsticks running the node's own runtime (contracts-parachain-runtime 0.42) from
  *     chain/contracts-parachain.raw.json, a block per transaction. See docs/decisions.md.
  *
@@ -131,7 +132,15 @@ export async function startChain(env = process.env): Promise<Chain> {
     return { url, kind: 'external', stop: async () => {} };
   }
   const port = await freePort();
-  const nodeBin = findContractsNode(env);
+  // VILO_CHAIN=chopsticks runs what CI runs even where a node is built; =contracts-node insists on it.
+  const wanted = env.VILO_CHAIN;
+  if (wanted && wanted !== 'chopsticks' && wanted !== 'contracts-node') {
+    throw new ChainStartError(`VILO_CHAIN=${wanted}: expected "chopsticks" or "contracts-node"`);
+  }
+  const nodeBin = wanted === 'chopsticks' ? undefined : findContractsNode(env);
+  if (wanted === 'contracts-node' && !nodeBin) {
+    throw new ChainStartError('VILO_CHAIN=contracts-node, but no substrate-contracts-node binary was found (build it with tools/build-node.sh)');
+  }
   const kind: ChainKind = nodeBin ? 'contracts-node' : 'chopsticks';
   const [cmd, args] = nodeBin ? await contractsNodeCommand(nodeBin, port) : chopsticksCommand(port);
   const url = `ws://127.0.0.1:${port}`;

@@ -17,7 +17,7 @@ function world(over: Partial<{ session: ChainSession | null; escrow: bigint; sub
     escrow: async () => state.escrow,
     hasSubscription: async () => state.subscribed,
   };
-  const gate = new Gate(chain, 1_500, 5_000, () => t);
+  const gate = new Gate(chain, { freshMs: 1_500, now: () => t });
   return { gate, state, advance: (ms: number) => (t += ms) };
 }
 

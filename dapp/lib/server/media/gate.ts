@@ -32,14 +32,25 @@ export class Gate {
   private readonly sessions = new Map<string, { session: ChainSession; at: number }>();
   private readonly sessionKeyTtlMs = 30_000;
 
+  /** Rule 2's window: a voucher must have advanced the count within this many ms. */
+  readonly freshMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly now: () => number;
+  /** How often an entitlement is re-read in the background. */
+  private readonly refreshMs: number;
+  /** How long the last good read is trusted when the chain stops answering (then: fail closed). */
+  private readonly maxChainAgeMs: number;
+
   constructor(
     private readonly chain: ChainReader,
-    readonly freshMs = 1_500,
-    private readonly readTimeoutMs = 5_000,
-    private readonly now = () => Date.now(),
-    private readonly refreshMs = 1_000,
-    private readonly maxChainAgeMs = 3_000,
-  ) {}
+    o: { freshMs?: number; readTimeoutMs?: number; now?: () => number; refreshMs?: number; maxChainAgeMs?: number } = {},
+  ) {
+    this.freshMs = o.freshMs ?? 1_500;
+    this.readTimeoutMs = o.readTimeoutMs ?? 5_000;
+    this.now = o.now ?? (() => Date.now());
+    this.refreshMs = o.refreshMs ?? 1_000;
+    this.maxChainAgeMs = o.maxChainAgeMs ?? 3_000;
+  }
 
   static key(streamId: bigint, viewer: string, sessionId: bigint): string {
     return `${streamId}:${viewer}:${sessionId}`;

@@ -57,7 +57,7 @@ export function createMediaServer(deps: MediaServerDeps) {
   // read runs the runtime in Wasm, and with several viewers a 1 s refresh saturated it (voucher posts
   // waited on reads, and paying viewers were closed). Only top-ups and withdrawals move the bound, so
   // this delays noticing those, not the 2 s cut-off when vouchers stop or the escrow is used up.
-  const gate = new Gate(deps.chain, deps.freshMs ?? 1_500, 5_000, () => Date.now(), 2_000, 6_000);
+  const gate = new Gate(deps.chain, { freshMs: deps.freshMs ?? 1_500, refreshMs: 2_000, maxChainAgeMs: 6_000 });
   const relay = new Relay({
     chain: deps.chain,
     settler: deps.settler,
