@@ -9,7 +9,8 @@
  *   so no human time) to the first video frame the page presents; with the part spent until the
  *   join is in a block and the meter shows.
  *
- * Run: npm run bench:latency   (writes the "latency" section of docs/benchmarks.md)
+ * Run: npm run bench:latency   (writes the "latency" section of docs/benchmarks.md; on chopsticks,
+ *      e.g. VILO_CHAIN=chopsticks, the "latency-chopsticks" section)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -179,7 +180,7 @@ try {
   const totals = joins.map((j) => j.total);
   const joined = joins.map((j) => j.joined);
   writeSection(
-    'latency',
+    b.chain.kind === 'chopsticks' ? 'latency-chopsticks' : 'latency',
     `
 Through the app's own server and the dApp's watch page in Debian Chromium (headless, software VP8),
 on loopback, against the local contracts chain (${b.chain.kind === 'chopsticks' ? 'chopsticks, ~1.6 s a transaction' : b.chain.kind === 'contracts-node' ? 'substrate-contracts-node --dev, ~0.12 s a transaction' : 'an external node'}). ${VIEWERS.length} viewers join one after another (the

@@ -128,16 +128,22 @@ export class WatchSession {
     const c = this.#c;
     const viewer = this.viewer;
     if (!c) return;
-    const [viewers] = await Promise.all([c.ticks.query.liveViewers(READER, this.streamId)]);
-    if (this.stream) this.stream = { ...this.stream, viewers: viewers.value };
-    if (!viewer) return;
-    const [escrow, session, sub, expiry, balance] = await Promise.all([
+    // One round of reads (each is a contract dry run: on a slow chain, rounds add up).
+    const viewersRead = c.ticks.query.liveViewers(READER, this.streamId);
+    if (!viewer) {
+      const viewers = await viewersRead;
+      if (this.stream) this.stream = { ...this.stream, viewers: viewers.value };
+      return;
+    }
+    const [viewers, escrow, session, sub, expiry, balance] = await Promise.all([
+      viewersRead,
       c.payments.query.escrowOf(READER, viewer),
       c.ticks.query.sessionOf(READER, this.streamId, viewer),
       c.payments.query.hasSubscription(READER, viewer, this.streamId),
       c.payments.query.subscriptionExpiry(READER, viewer, this.streamId),
       freeBalance(c.api, viewer),
     ]);
+    if (this.stream) this.stream = { ...this.stream, viewers: viewers.value };
     this.escrow = escrow.value;
     this.subscribed = sub.value;
     if (sub.value && this.subscribedAtTicks === null) this.subscribedAtTicks = this.ticks;
