@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS, collectPageErrors, launchBrowser, screenshot, startApp, type App } from './harness.ts';
 import { injectTestWallet, type TestWallet } from './wallet.ts';
 import { requestStreamKey } from './media-page.ts';
+import { rtmpEncoderArgs } from './media-clients.ts';
 import { freePort } from '../../scripts/chain/launch.ts';
 import { spawn } from 'node:child_process';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
@@ -304,13 +305,7 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     const { charlie, dave } = env.accounts;
     const streamId = await liveStream(env, charlie);
     const key = await requestStreamKey(app, charlie, streamId);
-    const encoder = spawn(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-t', '120', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-        '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
-        '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`],
-      { stdio: 'ignore' },
-    );
+    const encoder = spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 120), { stdio: 'ignore' });
     try {
       await emptyEscrow(dave);
       await poll(async () => ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { hls: boolean }).hls).toBe(true);

@@ -4,6 +4,7 @@
  *   RTP on a local UDP port) whose packets a WHIP client sends, the offer carrying the stream key as
  *   a Bearer token.
  * - `rtpViewer`: a WHEP client that counts the RTP it receives.
+ * - `rtmpEncoderArgs`: ffmpeg arguments for an older encoder publishing over RTMP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -149,4 +150,14 @@ export async function rtpViewer(o: {
       await pc.close();
     },
   };
+}
+
+/** ffmpeg arguments that publish `seconds` of 640×360 H.264 test video to the RTMP `url`, as an older encoder would. */
+export function rtmpEncoderArgs(url: string, seconds: number): string[] {
+  return [
+    '-hide_banner', '-loglevel', 'error', '-re', '-t', String(seconds),
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
+    '-f', 'flv', url,
+  ];
 }

@@ -15,18 +15,13 @@ import { freePort } from '../../scripts/chain/launch.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
 import { startApp, type App } from './harness.ts';
+import { rtmpEncoderArgs } from './media-clients.ts';
 import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
 
 let env: Env;
 let app: App;
 let rtmpPort: number;
 
-const encoderArgs = (url: string, seconds: number) => [
-  '-hide_banner', '-loglevel', 'error', '-re', '-t', String(seconds),
-  '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-  '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
-  '-f', 'flv', url,
-];
 
 beforeAll(async () => {
   env = await setupEnv();
@@ -47,7 +42,7 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
   it('refuses a wrong stream key: the encoder is disconnected and nothing is written', async () => {
     const streamId = await liveStream(env, env.accounts.bob);
     await streamKey(app, env.accounts.bob, streamId);
-    const r = spawnSync('ffmpeg', encoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/not-the-key`, 2), { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/not-the-key`, 2), { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).not.toBe(0);
     await until(async () => app.output().includes('[rtmp] publish refused: unknown stream key'), 5_000, 'the refusal in the log');
     expect(app.output()).not.toContain('not-the-key');
@@ -80,7 +75,7 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
             : { 'X-Vilo-Viewer': dave.address, 'X-Vilo-Session': s.sessionId.toString() },
       });
     try {
-      encoder = spawn('ffmpeg', encoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 90), { stdio: 'ignore' });
+      encoder = spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 90), { stdio: 'ignore' });
       ticker.start();
       await until(async () => ticker.latest() !== undefined, 15_000, 'the first voucher');
       await until(async () => (await get('index.m3u8')).status === 200, 20_000, 'the HLS playlist');

@@ -189,7 +189,7 @@ export function createMediaServer(deps: MediaServerDeps) {
   /** GET /hls/:streamId/:file — an RTMP stream's playlist or fragment, to a paying viewer only. */
   async function hlsFile(req: Request, streamId: bigint, file: string): Promise<Response> {
     const dir = deps.hlsDir?.(streamId);
-    if (!dir) throw new HttpError(404, 'NotLive', 'RTMP ingest and HLS are not enabled on this server (VILO_RTMP_PORT)');
+    if (!dir) throw new HttpError(404, 'NotLive', 'RTMP ingest and HLS are not running on this server (VILO_RTMP_PORT unset, or nginx failed to start: see the server log)');
     if (!/^(index\.m3u8|[0-9]{1,12}\.ts)$/.test(file)) throw new HttpError(404, 'NoSuchFile', `no HLS file "${file}"`);
     const { value: body } = await admit(req, streamId, async () => {
       try {
