@@ -7,7 +7,7 @@
  *
  * Run: npm run bench:bundle   (writes the "bundle" section of docs/benchmarks.md)
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -98,4 +98,5 @@ Largest first-load files (gzipped bytes): ${biggest.map((s) => `\`${s.url.split(
 } finally {
   await browser.close();
   await app.stop();
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@
  * Run: npm run bench:latency   (writes the "latency" section of docs/benchmarks.md; on chopsticks,
  *      e.g. VILO_CHAIN=chopsticks, the "latency-chopsticks" section)
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -205,5 +205,6 @@ WHEP exchange.
   await browser.close();
   await app.stop();
   await b.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);

@@ -8,7 +8,7 @@
  * Run by benches/media.ts; not on its own.
  */
 import { createServer } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake2AsHex } from '@polkadot/util-crypto';
@@ -33,7 +33,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     escrow: async () => 10n ** 15n,
     hasSubscription: async () => false,
   };
-  const store = new Store(join(mkdtempSync(join(tmpdir(), 'vilo-bench-')), 'relay.sqlite'));
+  const dir = mkdtempSync(join(tmpdir(), 'vilo-bench-'));
+  const store = new Store(join(dir, 'relay.sqlite'));
   const media = createMediaServer({ chain, store, rateLimit: { perSecond: 10_000, burst: 10_000 } });
   store.setKeyHash(1n, (await import('node:crypto')).createHash('sha256').update('bench-key').digest('hex'), 0);
   const server = createServer(async (req, res) => {
@@ -59,6 +60,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   process.on('SIGTERM', async () => {
     await media.close();
     store.close();
+    rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   });
 }

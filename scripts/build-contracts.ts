@@ -7,11 +7,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CONTRACTS_DIR, INK_OUT_DIR, ROOT, artifacts, cargoContractBin, wasmBuildEnv } from './lib/toolchain.ts';
 
 const STAMP = join(INK_OUT_DIR, '.source-hash');
+/** The one cargo target dir every contract builds in (see sharedTargetDir below). */
+const SHARED_DIR = join(INK_OUT_DIR, 'shared');
 
 /** Contract crate names, from the workspace's `members`. */
 export function contractNames(): string[] {
@@ -53,6 +55,33 @@ export function contractsUpToDate(): boolean {
   );
 }
 
+/**
+ * cargo-contract gives each contract its own target dir, `target/ink/<name>`, so the ink! and
+ * Substrate crates every contract uses (for the Wasm build and again for the host build that writes
+ * the metadata) would compile four times: ~940 MB and ~2.5 min per contract. Each of those dirs is
+ * made a symlink to one shared dir instead, so the dependencies compile once. The artifacts keep
+ * distinct names (`<name>.wasm`, `<name>.json`, `<name>.contract`), so they live side by side.
+ * A real per-contract dir left by an older build is replaced (it holds only build output).
+ */
+export function sharedTargetDir(names: string[]): void {
+  mkdirSync(SHARED_DIR, { recursive: true });
+  for (const name of names) {
+    const dir = join(INK_OUT_DIR, name);
+    const stat = lstatOrUndefined(dir);
+    if (stat?.isSymbolicLink()) continue;
+    if (stat) rmSync(dir, { recursive: true, force: true });
+    symlinkSync('shared', dir);
+  }
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 export function buildContracts({ force = false } = {}): void {
   const names = contractNames();
   if (!force && contractsUpToDate()) {
@@ -63,6 +92,7 @@ export function buildContracts({ force = false } = {}): void {
   if (!existsSync(bin)) {
     throw new Error(`cargo-contract not found at ${bin}; run \`npm run setup\` first`);
   }
+  sharedTargetDir(names);
   for (const name of names) {
     const t0 = Date.now();
     console.log(`[contracts] building ${name} (release) ...`);

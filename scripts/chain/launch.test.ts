@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChainStartError, findContractsNode, startChain } from './launch.ts';
+import { scratchDir } from '../../tests/scratch.ts';
 
 /** An environment with no node anywhere: an empty cache and a PATH without it. */
-const bare = () => ({ VILO_CACHE: mkdtempSync(join(tmpdir(), 'vilo-cache-')), PATH: '/usr/bin:/bin' });
+const bare = () => ({ VILO_CACHE: scratchDir('cache'), PATH: '/usr/bin:/bin' });
 
 describe('chain launcher choice', () => {
   it('finds no node where none is built', () => {

@@ -5,8 +5,7 @@
  * Money is checked on chain through the generated bindings, to the planck.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiPromise } from '@polkadot/api';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -18,6 +17,7 @@ import { freePort } from '../../scripts/chain/launch.ts';
 import { spawn } from 'node:child_process';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { join as joinStream, liveStream, plan, RATE } from '../e2e/protocol-helpers.ts';
+import { scratchDir } from '../scratch.ts';
 
 let env: Env;
 let app: App;
@@ -27,7 +27,7 @@ let rtmpPort: number;
 beforeAll(async () => {
   env = await setupEnv();
   // A private copy of the deployment record: another test run on this machine rewrites the shared one.
-  const dir = mkdtempSync(join(tmpdir(), 'vilo-dapp-'));
+  const dir = scratchDir('dapp');
   const deployment = join(dir, 'deployment.json');
   writeFileSync(deployment, JSON.stringify(inject('deployment'), (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
   app = await startApp(inject('chainUrl'), deployment, {

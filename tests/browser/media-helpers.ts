@@ -3,20 +3,20 @@
  * VoucherTicker, driven through page.evaluate on the app's origin (the client bundle and stream keys
  * come from media-page.ts).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { mediaClientScript } from './media-page.ts';
 import type { App } from './harness.ts';
+import { scratchDir } from '../scratch.ts';
 
 /**
  * This run's deployment record in a file of its own: test-results/deployment.json is shared by every
  * vitest run in the checkout, and a concurrent run on another chain would overwrite it.
  */
 export function ownDeploymentFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'vilo-deploy-')), 'deployment.json');
+  const file = join(scratchDir('deploy'), 'deployment.json');
   writeFileSync(file, JSON.stringify(inject('deployment')));
   return file;
 }

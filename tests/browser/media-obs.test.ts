@@ -4,8 +4,6 @@
  * and a paying Chromium viewer decodes it.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
@@ -13,6 +11,7 @@ import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts
 import { launchBrowser, startApp, type App } from './harness.ts';
 import { encoderPublisher, type EncoderPublisher } from './media-clients.ts';
 import { ownDeploymentFile, streamKey, until, viewerPage } from './media-helpers.ts';
+import { scratchDir } from '../scratch.ts';
 
 let env: Env;
 let app: App;
@@ -21,7 +20,7 @@ let browser: Browser;
 beforeAll(async () => {
   env = await setupEnv();
   app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
-    VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-obs-')), 'relay.sqlite'),
+    VILO_RELAY_DB: join(scratchDir('obs'), 'relay.sqlite'),
   });
   browser = await launchBrowser();
 });

@@ -4,8 +4,6 @@
  * named 4xx, stores nothing, and the server keeps serving.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionKey } from '../../dapp/lib/protocol/voucher.ts';
 import { toWire, voucherAuthorization } from '../../dapp/lib/media/wire.ts';
@@ -13,9 +11,10 @@ import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream, type Joined } from '../e2e/protocol-helpers.ts';
 import { startApp, type App } from './harness.ts';
 import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
+import { scratchDir } from '../scratch.ts';
 
 let env: Env;
-const dir = mkdtempSync(join(tmpdir(), 'vilo-relay-'));
+const dir = scratchDir('relay');
 const settings = {
   VILO_RELAY_DB: join(dir, 'relay.sqlite'),
   VILO_SETTLE_INTERVAL_MS: '2000',
@@ -95,7 +94,7 @@ describe('relay', { retry: 1 }, () => {
     // A slow relay, so the viewer's own leave (with the same final voucher) lands before it settles.
     const app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
       ...settings,
-      VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-relay-')), 'relay.sqlite'),
+      VILO_RELAY_DB: join(scratchDir('relay'), 'relay.sqlite'),
       VILO_SETTLE_INTERVAL_MS: '8000',
     });
     try {

@@ -6,8 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VoucherTicker } from '../../dapp/lib/media/ticker.ts';
 import { whepHeaders } from '../../dapp/lib/media/wire.ts';
@@ -17,6 +15,7 @@ import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts
 import { startApp, type App } from './harness.ts';
 import { rtmpEncoderArgs } from './media-clients.ts';
 import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
+import { scratchDir } from '../scratch.ts';
 
 let env: Env;
 let app: App;
@@ -27,7 +26,7 @@ beforeAll(async () => {
   env = await setupEnv();
   rtmpPort = await freePort();
   app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
-    VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-rtmp-')), 'relay.sqlite'),
+    VILO_RELAY_DB: join(scratchDir('rtmp'), 'relay.sqlite'),
     VILO_RTMP_PORT: String(rtmpPort),
   });
   await until(async () => app.output().includes('[rtmp] ingest on'), 10_000, `RTMP ingest to start; server: ${app.output().slice(-500)}`);

@@ -4,14 +4,13 @@
  * VoucherTicker signs a voucher a second; the gate reads the real chain.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
 import { launchBrowser, startApp, type App } from './harness.ts';
 import { ownDeploymentFile, publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
+import { scratchDir } from '../scratch.ts';
 
 let env: Env;
 let app: App;
@@ -21,7 +20,7 @@ let streamId: bigint;
 beforeAll(async () => {
   env = await setupEnv();
   app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
-    VILO_RELAY_DB: join(mkdtempSync(join(tmpdir(), 'vilo-media-')), 'relay.sqlite'),
+    VILO_RELAY_DB: join(scratchDir('media'), 'relay.sqlite'),
     VILO_SETTLE_INTERVAL_MS: '4000',
   });
   browser = await launchBrowser();

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from './store.ts';
 import { TokenBuckets } from './http.ts';
+import { scratchDir } from '../../../../tests/scratch.ts';
 
 const V = { streamId: 1n, viewer: '5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy', sessionId: 2n, signature: '0xab' as const };
 
 describe('relay store', () => {
   it('keeps only the highest voucher of a session, and it survives reopening the file', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'vilo-store-')), 'relay.sqlite');
+    const file = join(scratchDir('store'), 'relay.sqlite');
     const a = new Store(file);
     a.saveLatest({ ...V, cumulativeTicks: 5n, receivedAtMs: 1 });
     a.saveLatest({ ...V, cumulativeTicks: 3n, receivedAtMs: 2 });
