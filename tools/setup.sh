@@ -11,7 +11,22 @@ APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-co
 CARGO_CONTRACT_VERSION=5.0.3
 CARGO_CONTRACT_ROOT="$VILO_CACHE/cargo-contract-$CARGO_CONTRACT_VERSION"
 
+# A first build writes about 5 GB: cargo-contract's build (~1.5 GB, temporary), the crates.io cache,
+# contracts/target (Wasm + metadata builds in one shared dir, and the unit tests' debug build) and
+# node_modules. Running out mid-build gives a bare "No space left on device" from rustc.
+DISK_NEEDED_GB=6
+
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+disk_space() {
+  local free_gb
+  free_gb=$(df -Pk "$VILO_ROOT" | awk 'NR == 2 { printf "%d", $4 / 1048576 }')
+  echo "[setup]   ${free_gb} GB free on the disk of $VILO_ROOT"
+  if [ "$free_gb" -lt "$DISK_NEEDED_GB" ]; then
+    echo "[setup]   WARNING: a first build needs about $DISK_NEEDED_GB GB; it may stop with 'No space left on device'." >&2
+    echo "[setup]   (A cached build needs far less; this is only a warning.)" >&2
+  fi
+}
 
 system_packages() {
   local missing=()
@@ -50,6 +65,7 @@ contracts() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" tsx scripts/build-contra
 # SvelteKit's generated types (.svelte-kit/), which tsconfig.json extends.
 kit_sync() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" svelte-kit sync; }
 
+step "disk space" disk_space
 step "system packages" system_packages
 step "node packages (npm install)" node_packages
 step "cargo-contract $CARGO_CONTRACT_VERSION" cargo_contract
