@@ -95,6 +95,11 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
       expect(bytes.length).toBeGreaterThan(1_000);
       expect([bytes[0], bytes[188]]).toEqual([0x47, 0x47]); // TS sync bytes
 
+      // The paying HLS viewer is counted once (playlist and fragment requests alike).
+      const status = (await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { viewers: number; hls: boolean };
+      expect(status).toMatchObject({ viewers: 1, hls: true });
+      expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^vilo_hls_viewers 1$/m);
+
       // Vouchers stop: within 2 s of the last accepted one, nothing more is served.
       ticker.stop();
       await new Promise((r) => setTimeout(r, 500));

@@ -30,7 +30,7 @@ export class Metrics {
     this.counts[i < 0 ? this.buckets.length : i]++;
   }
 
-  render(g: { publishers: number; viewers: number; viewersOpen: number }): string {
+  render(g: { publishers: number; viewers: number; viewersOpen: number; hlsViewers: number }): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, rows: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -39,8 +39,9 @@ export class Metrics {
     const labelled = (m: Map<string, number>): [string, number][] => [...m].map(([k, v]) => [`{reason="${k}"}`, v]);
     metric('vilo_publishers', 'gauge', 'Connected publishers (WHIP).', [['', g.publishers]]);
     metric('vilo_viewers', 'gauge', 'Connected viewers (WHEP).', [['', g.viewers]]);
+    metric('vilo_hls_viewers', 'gauge', 'Sessions that fetched HLS (RTMP streams) in the last 10 s.', [['', g.hlsViewers]]);
     metric('vilo_viewers_receiving', 'gauge', 'Viewers the payment gate currently lets media through to.', [['', g.viewersOpen]]);
-    metric('vilo_bytes_forwarded_total', 'counter', 'RTP bytes written to viewers.', [['', this.bytesForwarded]]);
+    metric('vilo_bytes_forwarded_total', 'counter', 'Media bytes written to viewers (RTP over WebRTC, and HLS files).', [['', this.bytesForwarded]]);
     metric('vilo_vouchers_accepted_total', 'counter', 'Vouchers accepted by the relay.', [['', this.vouchersAccepted]]);
     metric('vilo_vouchers_rejected_total', 'counter', 'Vouchers refused, by reason.', labelled(this.vouchersRejected));
     metric('vilo_gate_denials_total', 'counter', 'Playback refused or media cut, by reason.', labelled(this.gateDenials));

@@ -9,7 +9,7 @@
  *   DELETE /whep/:streamId/:resource
  *   POST   /api/vouchers                JSON voucher → 202 {cumulativeTicks, settledTicks}
  *   POST   /api/streams/:streamId/key   creator's signed request → 201 {streamKey}
- *   GET    /api/streams/:streamId/media → {live, viewers, hls}
+ *   GET    /api/streams/:streamId/media → {live, viewers (WHEP + HLS), hls}
  *   GET    /hls/:streamId/:file         (RTMP streams) same headers as WHEP → playlist / fragment
  *   GET    /metrics                     Prometheus text
  */
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { verifyWalletSignature } from '../signature.ts';
 import { fromWire, parseVoucherAuthorization, WireError } from '../../media/wire.ts';
 import type { ChainReader, ChainSettler } from './chain.ts';
+import { HlsAudience } from './audience.ts';
 import { Gate } from './gate.ts';
 import { HttpError, TokenBuckets, errorResponse, json, readBody } from './http.ts';
 import { Metrics } from './metrics.ts';
@@ -49,6 +50,8 @@ export const MAX_JSON_BYTES = 4 * 1024;
 /** How long a creator's signed key request stays valid. */
 export const KEY_REQUEST_TTL_MS = 5 * 60_000;
 
+/** An HLS viewer counts as watching this long after their last playlist or fragment request. */
+const HLS_VIEWER_WINDOW_MS = 10_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createMediaServer(deps: MediaServerDeps) {
@@ -76,6 +79,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       deps.sfu?.onForward?.(n);
     },
   });
+  const hlsAudience = new HlsAudience(HLS_VIEWER_WINDOW_MS);
   const limits = new TokenBuckets(deps.rateLimit?.perSecond ?? 20, deps.rateLimit?.burst ?? 60);
   relay.start();
 
@@ -191,7 +195,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const dir = deps.hlsDir?.(streamId);
     if (!dir) throw new HttpError(404, 'NotLive', 'RTMP ingest and HLS are not running on this server (VILO_RTMP_PORT unset, or nginx failed to start: see the server log)');
     if (!/^(index\.m3u8|[0-9]{1,12}\.ts)$/.test(file)) throw new HttpError(404, 'NoSuchFile', `no HLS file "${file}"`);
-    const { value: body } = await admit(req, streamId, async () => {
+    const { viewer, sessionId, value: body } = await admit(req, streamId, async () => {
       try {
         return await readFile(join(dir, file));
       } catch {
@@ -199,6 +203,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       }
     });
     metrics.bytesForwarded += body.length;
+    hlsAudience.saw(streamId, viewer, sessionId);
     return new Response(body, {
       status: 200,
       headers: {
@@ -272,7 +277,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const hls = p[0] === 'hls';
     if (url.pathname === '/metrics' && m === 'GET') {
       const viewers = sfu.viewers();
-      return new Response(metrics.render({ publishers: sfu.publisherCount, viewers: viewers.length, viewersOpen: viewers.filter((v) => v.open).length }), {
+      return new Response(metrics.render({ publishers: sfu.publisherCount, viewers: viewers.length, viewersOpen: viewers.filter((v) => v.open).length, hlsViewers: hlsAudience.count() }), {
         headers: { 'Content-Type': 'text/plain; version=0.0.4' },
       });
     }
@@ -299,7 +304,11 @@ export function createMediaServer(deps: MediaServerDeps) {
     if (api && p[3] === 'media' && m === 'GET') {
       const id = streamIdOf(p[2]);
       const hlsDir = deps.hlsDir?.(id);
-      return json(200, { live: !!sfu.publisher(id), viewers: sfu.viewers(id).length, hls: !!hlsDir && existsSync(join(hlsDir, 'index.m3u8')) });
+      return json(200, {
+        live: !!sfu.publisher(id),
+        viewers: sfu.viewers(id).length + hlsAudience.count(id),
+        hls: !!hlsDir && existsSync(join(hlsDir, 'index.m3u8')),
+      });
     }
     throw new HttpError(405, 'MethodNotAllowed', `${m} ${url.pathname} is not served`);
   }
