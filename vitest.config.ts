@@ -16,6 +16,8 @@ export default defineConfig({
           // Builds contracts if their sources changed, starts the local chain, deploys; builds the app
           // (build/) for the real-browser tests in tests/browser/.
           globalSetup: ['tests/global-setup.ts', 'tests/build-app-setup.ts'],
+          // A retried test's first error would otherwise not be shown.
+          setupFiles: ['tests/log-failed-attempts.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           // One chain, one deployer account: run files one after another.
