@@ -1,7 +1,7 @@
 /**
  * First-load JavaScript of the discover page, gzipped: the built app is served by its own Node server,
  * Debian's Chromium loads `/` in a fresh profile, and every JavaScript response that finished before
- * the `load` event is gzipped (level 9, as a server would) and summed. The Polkadot libraries load
+ * the `load` event (by the page's Resource Timing) is gzipped (level 9, as a server would) and summed. The Polkadot libraries load
  * afterwards (dynamic import when the page connects to the chain) and are reported separately.
  * No chain is needed: the page's later chain connection simply fails.
  *
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildApp } from '../scripts/build-app.ts';
+import type { Browser } from 'playwright-core';
 import { launchBrowser, startApp } from '../tests/browser/harness.ts';
 import { ROOT } from '../scripts/lib/toolchain.ts';
 import { fmt, writeSection } from './lib.ts';
@@ -41,7 +42,44 @@ function manifestFirstLoad(): { files: number; gzip: number } {
 }
 
 const TARGET_KB = 300;
+const LOADS = 5;
 const ADDRESS = '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM';
+
+type Script = { url: string; raw: number; gzip: number; beforeLoad: boolean };
+
+/** One load of `/` in a fresh browser context: every JavaScript response, and whether it finished before `load`. */
+async function loadOnce(browser: Browser, url: string): Promise<Script[]> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const bodies = new Map<string, Promise<Buffer>>();
+    page.on('response', (res) => {
+      if (/javascript/.test(res.headers()['content-type'] ?? '')) bodies.set(new URL(res.url()).pathname, res.body());
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForTimeout(3_000); // lazy chunks (Polkadot libraries) load after
+    // Which responses finished before the load event, by the page's own clock (Resource Timing): the
+    // order in which Playwright reports 'response' and 'load' to this process is not reliable.
+    const timing = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      return {
+        loadAt: nav.loadEventStart,
+        ends: (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => [new URL(e.name).pathname, e.responseEnd] as const),
+      };
+    });
+    const endOf = new Map(timing.ends);
+    const scripts: Script[] = [];
+    for (const [path, body] of bodies) {
+      const b = await body;
+      const end = endOf.get(path);
+      if (end === undefined) throw new Error(`no Resource Timing entry for ${path}`);
+      scripts.push({ url: path, raw: b.length, gzip: gzipSync(b, { level: 9 }).length, beforeLoad: end <= timing.loadAt });
+    }
+    return scripts;
+  } finally {
+    await context.close();
+  }
+}
 
 buildApp();
 const dir = mkdtempSync(join(tmpdir(), 'vilo-bundle-'));
@@ -51,30 +89,19 @@ writeFileSync(deployment, JSON.stringify({ contracts }));
 const app = await startApp('ws://127.0.0.1:9', deployment, { VILO_RELAY_DB: join(dir, 'relay.sqlite') });
 const browser = await launchBrowser();
 try {
-  const page = await (await browser.newContext()).newPage();
-  const scripts: { url: string; raw: number; gzip: number; beforeLoad: boolean }[] = [];
-  let loaded = false;
-  const pending: Promise<void>[] = [];
-  page.on('response', (res) => {
-    const type = res.headers()['content-type'] ?? '';
-    if (!/javascript/.test(type)) return;
-    const beforeLoad = !loaded;
-    pending.push(
-      res.body().then((body) => {
-        scripts.push({ url: new URL(res.url()).pathname, raw: body.length, gzip: gzipSync(body, { level: 9 }).length, beforeLoad });
-      }),
-    );
-  });
-  page.on('load', () => (loaded = true));
-  await page.goto(app.url + '/', { waitUntil: 'load' });
-  await page.waitForTimeout(3_000); // lazy chunks (Polkadot libraries) load after
-  await Promise.all(pending);
+  // Whether the route's own modules finish before `load` varies from load to load (they are imported
+  // by SvelteKit's inline start script); the worst of LOADS fresh loads is reported.
+  const runs: Script[][] = [];
+  for (let i = 0; i < LOADS; i++) runs.push(await loadOnce(browser, app.url + '/'));
+  const firstOf = (r: Script[]) => r.filter((s) => s.beforeLoad).reduce((a, s) => a + s.gzip, 0);
+  const scripts = runs.reduce((worst, r) => (firstOf(r) > firstOf(worst) ? r : worst));
+  const range = runs.map(firstOf).sort((x, y) => x - y);
   const first = scripts.filter((s) => s.beforeLoad);
   const later = scripts.filter((s) => !s.beforeLoad);
   const kb = (n: number) => (n / 1024).toFixed(1);
   const sum = (xs: typeof scripts, k: 'raw' | 'gzip') => xs.reduce((a, s) => a + s[k], 0);
   const firstGz = sum(first, 'gzip');
-  console.log(`[bench] discover page first load: ${first.length} scripts, ${kb(firstGz)} KB gzipped (${kb(sum(first, 'raw'))} KB raw)`);
+  console.log(`[bench] discover page first load (worst of ${LOADS}): ${first.length} scripts, ${kb(firstGz)} KB gzipped (${kb(sum(first, 'raw'))} KB raw); all loads ${range.map(kb).join(', ')} KB`);
   console.log(`[bench] loaded later: ${later.length} scripts, ${kb(sum(later, 'gzip'))} KB gzipped`);
   const walked = manifestFirstLoad();
   console.log(`[bench] build manifest, static closure of / : ${walked.files} files, ${kb(walked.gzip)} KB gzipped`);
@@ -83,11 +110,12 @@ try {
   writeSection(
     'bundle',
     `The discover page (\`/\`) in Chromium, fresh profile, built app (\`vite build\`, adapter-node):
-JavaScript responses finished before the \`load\` event, each gzipped at level 9, summed.
+JavaScript responses that finished before the \`load\` event (the page's Resource Timing), each gzipped at
+level 9, summed; the worst of ${LOADS} loads, each in a fresh context (all: ${range.map(kb).join(', ')} KB).
 
 | figure | value | target (issue 4) |
 | --- | ---: | ---: |
-| first-load JavaScript, gzipped (measured in Chromium) | **${kb(firstGz)} KB** (${first.length} files) | ≤ ${TARGET_KB} KB ${firstGz <= TARGET_KB * 1024 ? '✓' : '✗'} |
+| first-load JavaScript, gzipped (measured in Chromium, worst of ${LOADS}) | **${kb(firstGz)} KB** (${first.length} files) | ≤ ${TARGET_KB} KB ${firstGz <= TARGET_KB * 1024 ? '✓' : '✗'} |
 | cross-check: static-import closure of \`/\` in the build manifest, gzipped | ${kb(walked.gzip)} KB (${walked.files} files) | ≤ ${TARGET_KB} KB ${walked.gzip <= TARGET_KB * 1024 ? '✓' : '✗'} |
 | first-load JavaScript, uncompressed | ${kb(sum(first, 'raw'))} KB | — |
 | loaded after \`load\` (chain connection: Polkadot libraries, bindings), gzipped | ${kb(sum(later, 'gzip'))} KB (${later.length} files) | — |
