@@ -4,14 +4,21 @@
  */
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { env } from '$env/dynamic/private';
-import { bootMediaServer } from '$lib/server/media/boot';
+import { bootMediaServer, ConfigError } from '$lib/server/media/boot';
 import type { MediaServer } from '$lib/server/media/server';
 
 let media: MediaServer | undefined;
 
 export const init: ServerInit = async () => {
   if (media) return;
-  const server = bootMediaServer(env);
+  let server: ReturnType<typeof bootMediaServer>;
+  try {
+    server = bootMediaServer(env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`[media] cannot start: ${e.message}`);
+    process.exit(2);
+  }
   media = server;
   let closing = false;
   const shutdown = (signal: string) => {

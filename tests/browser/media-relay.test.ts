@@ -87,6 +87,35 @@ describe('relay', { retry: 1 }, () => {
     }
   });
 
+  it('with VILO_SETTLE_MIN_TICKS=5 settles a watching session only every 5 ticks, and its final count once the vouchers stop', async () => {
+    const [bob, eve] = [env.accounts.bob, env.accounts.eve];
+    const streamId = await liveStream(env, bob);
+    const s = await joinStream(env, eve, streamId, RATE * 600n);
+    const settled = async () => (await env.ticks.query.sessionOf(eve.address, streamId, eve.address)).value?.ticksSettled ?? -1n;
+    const app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
+      ...settings,
+      VILO_RELAY_DB: join(scratchDir('relay'), 'relay.sqlite'),
+      VILO_SETTLE_MIN_TICKS: '5',
+    });
+    try {
+      for (let n = 1n; n <= 4n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 3_000)); // a relay round (every 2 s) passes: 4 < 5, nothing due
+      expect(await settled()).toBe(0n);
+      expect((await sendVoucher(app, s, 5n)).status).toBe(202);
+      await until(async () => (await settled()) === 5n, 30_000, 'the settlement at 5 unsettled ticks');
+      for (let n = 6n; n <= 7n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
+      const lastVoucherAt = Date.now();
+      await new Promise((r) => setTimeout(r, 3_000)); // 2 unsettled: not due while the vouchers still may come
+      expect(await settled()).toBe(5n);
+      await until(async () => (await settled()) === 7n, 30_000, 'the final count, once the vouchers stopped for 5 s');
+      expect(Date.now() - lastVoucherAt).toBeGreaterThanOrEqual(4_500);
+      expect((await env.payments.query.earningsOf(bob.address, streamId)).value).toBe(7n * RATE);
+    } finally {
+      await app.stop();
+      await env.ticks.tx.leaveStream(eve, streamId, null, true);
+    }
+  }, 120_000);
+
   it('drops a voucher whose session ended on chain: one named refusal (NoSession), no resubmission, no charge', async () => {
     const [bob, ferdie] = [env.accounts.bob, env.accounts.ferdie];
     const streamId = await liveStream(env, bob);

@@ -3,6 +3,8 @@
  *   VILO_CHAIN_URL, VILO_DEPLOYMENT        the chain and the contracts (as the rest of the server)
  *   VILO_RELAY_DB                          SQLite file (default .vilokanam/relay.sqlite)
  *   VILO_SETTLE_INTERVAL_MS                relay settlement period (default 10000)
+ *   VILO_SETTLE_MIN_TICKS                  settle a session once this many ticks are unsettled, or
+ *                                          when its vouchers stop (default 1: every advance; ≤ 300)
  *   VILO_RELAY_SURI                        relay account; //Charlie only on a dev chain
  *   VILO_RATE_LIMIT                        "<requests per second>,<burst>" per client IP (default 20,60)
  *   VILO_ICE_HOSTS                         extra ICE host addresses, comma-separated (e.g. 127.0.0.1)
@@ -18,13 +20,31 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { SignedVoucher } from '../../protocol/voucher.ts';
 import { cached, contractChain, type ChainReader, type ChainSettler } from './chain.ts';
+import { MAX_MIN_TICKS } from './relay.ts';
 import { createMediaServer, type MediaServer } from './server.ts';
 import { startRtmp, type RtmpIngest } from './rtmp.ts';
 import { Store } from './store.ts';
 
 export const DEFAULT_RELAY_DB = '.vilokanam/relay.sqlite';
 
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A whole-number setting from 1 to `max` from the environment, or its default; else a ConfigError. */
+export function wholeSetting(env: Record<string, string | undefined>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw.trim()) || n < 1 || n > max) {
+    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
 export function bootMediaServer(env: Record<string, string | undefined>, log: (l: string) => void = console.log): MediaServer & { store: Store } {
+  const settleIntervalMs = wholeSetting(env, 'VILO_SETTLE_INTERVAL_MS', 10_000);
+  const settleMinTicks = BigInt(wholeSetting(env, 'VILO_SETTLE_MIN_TICKS', 1, MAX_MIN_TICKS));
   const chainUrl = env.VILO_CHAIN_URL;
   const deploymentFile = env.VILO_DEPLOYMENT;
   const contracts = deploymentFile
@@ -80,7 +100,8 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     chain: cached(reader, 1_000),
     settler,
     store,
-    settleIntervalMs: Number(env.VILO_SETTLE_INTERVAL_MS ?? 10_000),
+    settleIntervalMs,
+    settleMinTicks,
     rateLimit: { perSecond: perSecond || 20, burst: burst || 60 },
     sfu: {
       iceAdditionalHostAddresses: env.VILO_ICE_HOSTS ? env.VILO_ICE_HOSTS.split(',') : undefined,

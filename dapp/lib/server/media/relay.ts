@@ -1,9 +1,15 @@
 /**
  * The settlement relay (the original design's off-chain tick worker). It accepts a voucher only when
  * the session key of the viewer's on-chain session signed it and the escrow covers it, stores the
- * latest per session in SQLite before answering, and every `intervalMs` settles everything newer than
- * what it settled before with `record_ticks_batch` (≤ 100 per call). Vouchers are cumulative and the
- * contract pays only `count − ticks_settled`, so resubmitting after a crash never charges twice.
+ * latest per session in SQLite before answering, and every `intervalMs` settles what is due with
+ * `record_ticks_batch` (≤ 100 per call): each session at least `minTicks` ahead of what it settled
+ * before (1 by default: every advance), and each session whose vouchers stopped `IDLE_MS` ago, so a
+ * viewer's final count is settled whatever its size. Vouchers are cumulative and the contract pays
+ * only `count − ticks_settled`, so resubmitting after a crash never charges twice.
+ *
+ * `minTicks` trades fees for exposure: each settlement costs the relay a fee, and a viewer who leaves
+ * on chain with an older voucher of their own (the contract accepts any voucher of theirs) escapes
+ * paying for at most the ticks not yet settled, i.e. fewer than `minTicks` + one interval's worth.
  */
 import { verifyVoucher, type SignedVoucher } from '../../protocol/voucher.ts';
 import type { ChainReader, ChainSettler } from './chain.ts';
@@ -13,6 +19,14 @@ import type { Metrics } from './metrics.ts';
 import type { Store } from './store.ts';
 
 export const MAX_BATCH = 100;
+/**
+ * The highest `minTicks` allowed. tick_stream lets anyone end a session nobody has settled for
+ * IDLE_TIMEOUT_MS (10 min); a watching viewer's count grows one tick a second, so settling at least
+ * every 300 ticks keeps a settlement within 5 min of the last, well inside that timeout.
+ */
+export const MAX_MIN_TICKS = 300;
+/** A session with no new voucher for this long is settled at the next round, whatever its count. */
+export const IDLE_MS = 5_000;
 
 export interface RelayLog {
   (line: string): void;
@@ -30,6 +44,9 @@ export class Relay {
       gate: Gate;
       metrics: Metrics;
       intervalMs: number;
+      /** Settle a session only once this many ticks are unsettled (or its vouchers stopped). Default 1. */
+      minTicks?: bigint;
+      now?: () => number;
       log?: RelayLog;
       /** Called after each included settlement (the server drops its chain-read cache). */
       onSettled?: () => void;
@@ -119,7 +136,7 @@ export class Relay {
     this.timer = setInterval(() => void this.settleNow(), this.o.intervalMs);
   }
 
-  /** Settles every stored voucher newer than its settled count (one batch of ≤ 100 at a time). */
+  /** Settles every stored voucher that is due (see the class comment), in batches of ≤ 100. */
   settleNow(): Promise<void> {
     if (!this.settling) {
       this.settling = this.settleAll().finally(() => {
@@ -133,7 +150,7 @@ export class Relay {
     const { settler, store, metrics, log } = this.o;
     if (!settler) return;
     for (let round = 0; round < 50; round++) {
-      const batch = store.unsettled(MAX_BATCH);
+      const batch = store.unsettled(MAX_BATCH, { minTicks: this.o.minTicks, idleSinceMs: (this.o.now ?? Date.now)() - IDLE_MS });
       if (!batch.length) return;
       const t0 = Date.now();
       let results;

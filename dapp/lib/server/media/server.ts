@@ -34,6 +34,8 @@ export interface MediaServerDeps {
   settler?: ChainSettler;
   store: Store;
   settleIntervalMs?: number;
+  /** The relay settles a session once this many ticks are unsettled, or when its vouchers stop (default 1). */
+  settleMinTicks?: bigint;
   /** Requests per second per client IP and the burst allowed (token bucket). */
   rateLimit?: { perSecond: number; burst: number };
   sfu?: SfuOptions;
@@ -68,6 +70,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     gate,
     metrics,
     intervalMs: deps.settleIntervalMs ?? 10_000,
+    minTicks: deps.settleMinTicks,
     log: deps.log,
     onSettled: () => (deps.chain as Partial<{ invalidate(): void }>).invalidate?.(),
   });

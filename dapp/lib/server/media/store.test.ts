@@ -23,6 +23,22 @@ describe('relay store', () => {
     b.close();
   });
 
+  it('makes a session due for settlement at minTicks unsettled ticks, or when its vouchers stopped', () => {
+    const s = new Store(':memory:');
+    const at = (sessionId: bigint, cumulativeTicks: bigint, receivedAtMs: number) => s.saveLatest({ ...V, sessionId, cumulativeTicks, receivedAtMs });
+    at(1n, 59n, 10_000); // watching, 59 unsettled
+    at(2n, 60n, 10_000); // watching, 60 unsettled
+    at(3n, 7n, 4_000); // vouchers stopped at t = 4 s
+    const due = (now: number) => s.unsettled(100, { minTicks: 60n, idleSinceMs: now - 5_000 }).map((v) => v.sessionId);
+    expect(due(8_000)).toEqual([2n]);
+    expect(due(9_000)).toEqual([3n, 2n]); // oldest first: session 3's last voucher is 5 s old
+    s.markSettled(1n, V.viewer, 2n, 60n);
+    at(2n, 100n, 10_000); // 40 more since the settlement: not yet due
+    expect(due(9_500)).toEqual([3n]);
+    expect(s.unsettled(100).map((v) => v.sessionId)).toEqual([3n, 1n, 2n]); // default: every advance
+    s.close();
+  });
+
   it('stores a stream key as its hash only', () => {
     const s = new Store(':memory:');
     s.setKeyHash(9n, 'deadbeef', 123);

@@ -86,16 +86,22 @@ export class Store {
       .run(v.streamId.toString(), v.viewer, v.sessionId.toString(), v.cumulativeTicks.toString(), v.signature, v.receivedAtMs);
   }
 
-  /** Vouchers not yet settled up to their count, oldest first, at most `limit`. */
-  unsettled(limit: number): StoredVoucher[] {
+  /**
+   * Vouchers due for settlement, oldest first, at most `limit`: not settled up to their count, and
+   * either at least `minTicks` ahead of what is settled or last received at or before `idleSinceMs`
+   * (the viewer's vouchers stopped, so this is their final count). The defaults make every unsettled
+   * voucher due.
+   */
+  unsettled(limit: number, due: { minTicks?: bigint; idleSinceMs?: number } = {}): StoredVoucher[] {
     return (
       this.db
         .prepare(
           `SELECT * FROM vouchers WHERE closed = 0
            AND CAST(cumulative_ticks AS INTEGER) > CAST(settled_ticks AS INTEGER)
+           AND (CAST(cumulative_ticks AS INTEGER) - CAST(settled_ticks AS INTEGER) >= CAST(? AS INTEGER) OR received_at_ms <= ?)
            ORDER BY received_at_ms LIMIT ?`,
         )
-        .all(limit) as Record<string, unknown>[]
+        .all((due.minTicks ?? 1n).toString(), due.idleSinceMs ?? Number.MAX_SAFE_INTEGER, limit) as Record<string, unknown>[]
     ).map((r) => this.row(r)!);
   }
 
