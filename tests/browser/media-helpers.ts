@@ -145,11 +145,12 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
 }
 
 /** Polls `f` until it returns true or `ms` pass. */
-export async function until(f: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+/** Polls `f` every 100 ms until it holds; `what` (or what it returns, computed on timeout) names the wait in the error. */
+export async function until(f: () => Promise<boolean>, ms: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await f()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
 }

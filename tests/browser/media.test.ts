@@ -92,8 +92,10 @@ describe('WHIP → SFU → WHEP behind the payment gate', { retry: 1 }, () => {
     await owner.stopTicker();
     await new Promise((r) => setTimeout(r, 1_000));
     const last = await owner.ticks();
-    const settled = async () => (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled ?? 0n;
-    await until(async () => (await settled()) >= last, 20_000, `settlement of tick ${last}`);
+    let settledSeen = 0n;
+    const settled = async () => (settledSeen = (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled ?? 0n);
+    const relayLog = () => app.output().split('\n').filter((l) => l.includes('[relay]')).slice(-5).join('\n');
+    await until(async () => (await settled()) >= last, 20_000, () => `settlement of tick ${last} (settled: ${settledSeen}); relay log:\n${relayLog()}`);
     await owner.startTicker();
     await until(async () => (await owner.ticks()) > last, 10_000, 'the owner to go on');
     const attacker = await viewer(spec);
