@@ -45,6 +45,10 @@ async function post(app: App, path: string, body: unknown, headers: Record<strin
   return { status: res.status, json, text };
 }
 
+/** An app of its own for one test: its own relay database, `settings` with `extra` on top. */
+const ownApp = (extra: Record<string, string>) =>
+  startApp(inject('chainUrl'), ownDeploymentFile(), { ...settings, VILO_RELAY_DB: join(scratchDir('relay'), 'relay.sqlite'), ...extra });
+
 const sendVoucher = (app: App, s: Joined, n: bigint) => post(app, '/api/vouchers', toWire(s.voucher(n)));
 
 // Real-time media on a 2-core machine: a test that misses a timing once (a loaded chain or encoder)
@@ -92,11 +96,7 @@ describe('relay', { retry: 1 }, () => {
     const streamId = await liveStream(env, bob);
     const s = await joinStream(env, eve, streamId, RATE * 600n);
     const settled = async () => (await env.ticks.query.sessionOf(eve.address, streamId, eve.address)).value?.ticksSettled ?? -1n;
-    const app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
-      ...settings,
-      VILO_RELAY_DB: join(scratchDir('relay'), 'relay.sqlite'),
-      VILO_SETTLE_MIN_TICKS: '5',
-    });
+    const app = await ownApp({ VILO_SETTLE_MIN_TICKS: '5' });
     try {
       for (let n = 1n; n <= 4n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
       await new Promise((r) => setTimeout(r, 3_000)); // a relay round (every 2 s) passes: 4 < 5, nothing due
@@ -121,11 +121,7 @@ describe('relay', { retry: 1 }, () => {
     const streamId = await liveStream(env, bob);
     const s = await joinStream(env, ferdie, streamId, RATE * 600n);
     // A slow relay, so the viewer's own leave (with the same final voucher) lands before it settles.
-    const app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
-      ...settings,
-      VILO_RELAY_DB: join(scratchDir('relay'), 'relay.sqlite'),
-      VILO_SETTLE_INTERVAL_MS: '8000',
-    });
+    const app = await ownApp({ VILO_SETTLE_INTERVAL_MS: '8000' });
     try {
       for (let n = 1n; n <= 3n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
       await env.ticks.tx.leaveStream(ferdie, streamId, s.voucher(3n), true);
