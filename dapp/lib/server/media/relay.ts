@@ -46,7 +46,6 @@ export class Relay {
       intervalMs: number;
       /** Settle a session only once this many ticks are unsettled (or its vouchers stopped). Default 1. */
       minTicks?: bigint;
-      now?: () => number;
       log?: RelayLog;
       /** Called after each included settlement (the server drops its chain-read cache). */
       onSettled?: () => void;
@@ -150,7 +149,7 @@ export class Relay {
     const { settler, store, metrics, log } = this.o;
     if (!settler) return;
     for (let round = 0; round < 50; round++) {
-      const batch = store.unsettled(MAX_BATCH, { minTicks: this.o.minTicks, idleSinceMs: (this.o.now ?? Date.now)() - IDLE_MS });
+      const batch = store.unsettled(MAX_BATCH, { minTicks: this.o.minTicks, idleSinceMs: Date.now() - IDLE_MS });
       if (!batch.length) return;
       const t0 = Date.now();
       let results;
