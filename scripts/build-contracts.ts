@@ -1,6 +1,6 @@
 /**
- * Builds every ink! contract of the contracts/ workspace in release mode with cargo-contract 5.0.3,
- * unless nothing that affects the build changed since the last build (sources, manifests, lockfile,
+ * Builds every ink! contract of the contracts/ workspace in release mode with the contract builder
+ * (tools/contract-build: cargo-contract 5.0.3's `build`), unless nothing that affects the build changed since the last build (sources, manifests, lockfile,
  * toolchain versions). Prints each contract's optimized Wasm size.
  *
  * Usage: tsx scripts/build-contracts.ts [--force]
@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CONTRACTS_DIR, INK_OUT_DIR, ROOT, artifacts, cargoContractBin, wasmBuildEnv } from './lib/toolchain.ts';
+import { CONTRACTS_DIR, CONTRACT_BUILDER_SRC, INK_OUT_DIR, ROOT, artifacts, contractBuilderBin, wasmBuildEnv } from './lib/toolchain.ts';
 
 const STAMP = join(INK_OUT_DIR, '.source-hash');
 /** The one cargo target dir every contract builds in (see sharedTargetDir below). */
@@ -42,7 +42,7 @@ export function sourceHash(): string {
     h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
   }
   h.update(readFileSync(join(ROOT, 'tools/cargo-wasm')));
-  h.update(toolVersion(cargoContractBin(), ['contract', '--version']));
+  for (const f of filesUnder(CONTRACT_BUILDER_SRC).sort()) h.update(readFileSync(f));
   h.update(toolVersion('/usr/bin/rustc', ['--version']));
   return h.digest('hex');
 }
@@ -56,7 +56,7 @@ export function contractsUpToDate(): boolean {
 }
 
 /**
- * cargo-contract gives each contract its own target dir, `target/ink/<name>`, so the ink! and
+ * contract-build gives each contract its own target dir, `target/ink/<name>`, so the ink! and
  * Substrate crates every contract uses (for the Wasm build and again for the host build that writes
  * the metadata) would compile four times: ~940 MB and ~2.5 min per contract. Each of those dirs is
  * made a symlink to one shared dir instead, so the dependencies compile once. The artifacts keep
@@ -88,9 +88,9 @@ export function buildContracts({ force = false } = {}): void {
     console.log(`[contracts] up to date (${names.join(', ')})`);
     return;
   }
-  const bin = cargoContractBin();
+  const bin = contractBuilderBin();
   if (!existsSync(bin)) {
-    throw new Error(`cargo-contract not found at ${bin}; run \`npm run setup\` first`);
+    throw new Error(`the contract builder is not at ${bin}; run \`npm run setup\` (its "contract builder" step builds it)`);
   }
   sharedTargetDir(names);
   for (const name of names) {
@@ -98,10 +98,10 @@ export function buildContracts({ force = false } = {}): void {
     console.log(`[contracts] building ${name} (release) ...`);
     const r = spawnSync(
       bin,
-      ['contract', 'build', '--release', '--manifest-path', join(CONTRACTS_DIR, name, 'Cargo.toml')],
+      ['--release', '--manifest-path', join(CONTRACTS_DIR, name, 'Cargo.toml')],
       { stdio: ['ignore', 'inherit', 'inherit'], env: wasmBuildEnv() },
     );
-    if (r.status !== 0) throw new Error(`cargo contract build failed for ${name} (exit ${r.status})`);
+    if (r.status !== 0) throw new Error(`the contract build failed for ${name} (exit ${r.status})`);
     const size = statSync(artifacts(name).wasm).size;
     console.log(`[contracts] ${name}: optimized Wasm ${size} bytes (${(size / 1024).toFixed(1)} KiB) in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   }

@@ -16,11 +16,17 @@ mkdir -p "$VILO_BIN"
 export VILO_WASM_CARGO=/usr/bin/cargo
 export VILO_WASM_RUSTC=/usr/bin/rustc
 
-# rustc's wasm32 target links with `rust-lld -flavor wasm`; Debian ships the linker as lld-22.
-if [ -x /usr/bin/lld-22 ] && [ ! -e "$VILO_BIN/rust-lld" ]; then
-  ln -sf /usr/bin/lld-22 "$VILO_BIN/rust-lld"
-fi
-case ":$PATH:" in *":$VILO_BIN:"*) ;; *) export PATH="$PATH:$VILO_BIN" ;; esac
+# rustc's wasm32 target links with `rust-lld -flavor wasm`: tools/linker/rust-lld runs Debian's lld-22,
+# looked up when a build links (not here: setup installs lld-22 after this file is sourced).
+case ":$PATH:" in *":$VILO_ROOT/tools/linker:"*) ;; *) export PATH="$PATH:$VILO_ROOT/tools/linker:$VILO_BIN" ;; esac
+
+# require PATH "what provides it" — a step's check for a file or tool it needs, run when the step runs.
+require() {
+  if [ ! -e "$1" ]; then
+    echo "[setup]   missing $1: $2" >&2
+    return 1
+  fi
+}
 
 # step "label" cmd...  — runs a step and prints one line with its duration.
 # The step runs in a subshell with `set -e` of its own: inside `if` or `||`, bash would ignore it.

@@ -8,10 +8,14 @@ cd "$VILO_ROOT"
 # chromium: the browser tests (playwright-core drives Debian's build; no browser download here).
 # ffmpeg: the OBS-like publisher in the media tests and benchmarks (H.264 test pattern over RTP).
 APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg nginx-light libnginx-mod-rtmp)
-CARGO_CONTRACT_VERSION=5.0.3
-CARGO_CONTRACT_ROOT="$VILO_CACHE/cargo-contract-$CARGO_CONTRACT_VERSION"
+# The contract builder (tools/contract-build: cargo-contract 5.0.3's build command alone), cached under
+# a hash of its sources so that a change to them builds it anew.
+BUILDER_SRC=tools/contract-build
+BUILDER_ROOT="$VILO_CACHE/contract-build"          # bin/vilo-contract-build (scripts/lib/toolchain.ts)
+contract_builder_bin() { echo "$BUILDER_ROOT/bin/vilo-contract-build"; }
+builder_source_hash() { cat "$BUILDER_SRC"/Cargo.toml "$BUILDER_SRC"/Cargo.lock "$BUILDER_SRC"/src/*.rs | sha256sum | cut -c1-16; }
 
-# A first build writes about 5 GB: cargo-contract's build (~1.5 GB, temporary), the crates.io cache,
+# A first build writes about 5 GB: the contract builder's build (~1 GB, temporary), the crates.io cache,
 # contracts/target (Wasm + metadata builds in one shared dir, and the unit tests' debug build) and
 # node_modules. Running out mid-build gives a bare "No space left on device" from rustc.
 DISK_NEEDED_GB=6
@@ -45,29 +49,40 @@ node_packages() {
      [ -x node_modules/.bin/node ]; then
     echo "[setup]   node_modules up to date"; return
   fi
-  # `npm install`, not `npm ci`: npm 11 leaves rollup's optional platform packages out of the lockfile
-  # and then refuses `npm ci` ("Missing: @rollup/rollup-android-arm-eabi"); `npm install` follows the
-  # lockfile for everything it lists.
-  npm install --no-audit --no-fund --loglevel=error
+  # `npm ci` installs exactly package-lock.json and never rewrites it: a fresh clone stays clean.
+  npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.package-lock.json
   echo "[setup]   node $(node_modules/.bin/node --version) (from the npm package \"node\")"
 }
 
-cargo_contract() {
-  if [ -x "$CARGO_CONTRACT_ROOT/bin/cargo-contract" ]; then
-    echo "[setup]   $("$CARGO_CONTRACT_ROOT/bin/cargo-contract" contract --version) present"; return
+contract_builder() {
+  local bin hash
+  bin=$(contract_builder_bin); hash=$(builder_source_hash)
+  if [ -x "$bin" ] && [ "$(cat "$BUILDER_ROOT/source-hash" 2>/dev/null)" = "$hash" ]; then
+    echo "[setup]   $("$bin" --version) present"; return
   fi
-  echo "[setup]   building cargo-contract $CARGO_CONTRACT_VERSION from crates.io (about 25 min on 2 cores)"
-  cargo install cargo-contract --version "$CARGO_CONTRACT_VERSION" --locked --quiet --root "$CARGO_CONTRACT_ROOT"
+  require "$(command -v g++ || echo /usr/bin/g++)" "the 'system packages' step installs g++ (binaryen, inside wasm-opt, is C++)"
+  echo "[setup]   building the contract builder (contract-build 5.0.3 from crates.io, about 8 min on 2 cores)"
+  local target="$VILO_CACHE/contract-build-target"
+  cargo install --path "$BUILDER_SRC" --locked --quiet --force --root "$BUILDER_ROOT" --target-dir "$target"
+  rm -rf "$target"   # ~1 GB of intermediate files; the binary is what is kept
+  echo "$hash" > "$BUILDER_ROOT/source-hash"
 }
 
-contracts() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" tsx scripts/build-contracts.ts; }
+contracts() {
+  require /usr/bin/cargo "the 'system packages' step installs Debian's cargo-web"
+  require /usr/bin/rustc "the 'system packages' step installs Debian's rustc-web"
+  require /usr/lib/rustlib/src/rust/library/Cargo.lock "the 'system packages' step installs rust-web-src (std's sources for -Zbuild-std)"
+  require "${VILO_LLD:-/usr/bin/lld-22}" "the 'system packages' step installs lld-22 (the Wasm linker)"
+  require "$(contract_builder_bin)" "the 'contract builder' step builds it"
+  PATH="$VILO_ROOT/node_modules/.bin:$PATH" tsx scripts/build-contracts.ts
+}
 # SvelteKit's generated types (.svelte-kit/), which tsconfig.json extends.
 kit_sync() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" svelte-kit sync; }
 
 step "disk space" disk_space
 step "system packages" system_packages
-step "node packages (npm install)" node_packages
-step "cargo-contract $CARGO_CONTRACT_VERSION" cargo_contract
+step "node packages (npm ci)" node_packages
+step "contract builder (cargo-contract 5.0.3's build)" contract_builder
 step "contracts (release build when sources changed)" contracts
 step "svelte-kit sync" kit_sync
