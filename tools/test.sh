@@ -11,5 +11,6 @@ export PATH="$VILO_ROOT/node_modules/.bin:$PATH"   # Node 22 from the npm packag
 ink_unit_tests() { RUSTC="$VILO_WASM_RUSTC" tools/cargo-wasm test --quiet --manifest-path contracts/Cargo.toml; }
 step "ink! unit tests (cargo test)" ink_unit_tests
 step "bindings are current (typechain/ matches the metadata)" tsx scripts/typechain.ts --check
+step "contract code hashes are the recorded ones (reproducible Wasm)" tsx scripts/code-hashes.ts --check
 step "type-check (svelte-check: TypeScript and Svelte files)" svelte-check --tsconfig ./tsconfig.json --threshold error --output human
 step "vitest (unit + e2e on the local chain)" vitest run "$@"
