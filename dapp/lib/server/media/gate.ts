@@ -7,9 +7,14 @@
  * 3. Their latest count is covered: `cumulative ≤ ticks_settled + ⌊escrow / rate⌋` (their session's
  *    locked rate), unless the rate is zero or they hold a live subscription
  *    (payment_handler.has_subscription).
- * Any chain read that fails (or hangs past `readTimeoutMs`) counts as "no": the gate fails closed.
- * The relay invalidates the read cache after each settlement: `ticks_settled` and the escrow then
- * move together, and a stale pair could understate the runway.
+ * A slow or stalled chain does not cut a viewer whose payment the gate can still show: rule 3 is
+ * judged against the last coverage read (`ticks_settled + ⌊escrow / rate⌋`, which settlement leaves
+ * unchanged: it moves both sides together), trusted for `coverageTrustMs` (60 s) while reads are late
+ * or failing, and the vouchers themselves keep being checked against it, so a viewer is still cut
+ * within `freshMs` once their signed count reaches that coverage. Only with no reading at all, or
+ * one older than that, does the gate fail closed. What a stale reading can miss is escrow withdrawn
+ * or a session left meanwhile (today's protocol allows both while watching): at most
+ * `coverageTrustMs` of watching, and never more than the coverage that was read (docs/media.md).
  */
 import { withTimeout, type ChainReader, type ChainSession } from './chain.ts';
 import { HttpError } from './http.ts';
@@ -38,18 +43,18 @@ export class Gate {
   private readonly now: () => number;
   /** How often an entitlement is re-read in the background. */
   private readonly refreshMs: number;
-  /** How long the last good read is trusted when the chain stops answering (then: fail closed). */
-  private readonly maxChainAgeMs: number;
+  /** How long the last good coverage read is trusted while the chain does not answer (then: fail closed). */
+  private readonly coverageTrustMs: number;
 
   constructor(
     private readonly chain: ChainReader,
-    o: { freshMs?: number; readTimeoutMs?: number; now?: () => number; refreshMs?: number; maxChainAgeMs?: number } = {},
+    o: { freshMs?: number; readTimeoutMs?: number; now?: () => number; refreshMs?: number; coverageTrustMs?: number } = {},
   ) {
     this.freshMs = o.freshMs ?? 1_500;
     this.readTimeoutMs = o.readTimeoutMs ?? 5_000;
     this.now = o.now ?? (() => Date.now());
     this.refreshMs = o.refreshMs ?? 1_000;
-    this.maxChainAgeMs = o.maxChainAgeMs ?? 3_000;
+    this.coverageTrustMs = o.coverageTrustMs ?? 60_000;
   }
 
   static key(streamId: bigint, viewer: string, sessionId: bigint): string {
@@ -118,8 +123,8 @@ export class Gate {
 
   /**
    * All three rules, decided at once from what is known now (the gate loop calls this every 250 ms
-   * and must never wait on the chain): the entitlement is refreshed in the background at most once a
-   * second; the last one read is used while it is at most `maxChainAgeMs` old, after which the
+   * and must never wait on the chain): the entitlement is refreshed in the background every
+   * `refreshMs`; the last one read is used while it is at most `coverageTrustMs` old, after which the
    * viewer is closed until the chain answers again (fail closed).
    */
   decideNow(streamId: bigint, viewer: string, sessionId: bigint, freshAsOf = this.now()): Decision {
@@ -131,8 +136,13 @@ export class Gate {
       return { open: false, reason: 'StaleVoucher', message: `no voucher advanced the count within ${this.freshMs} ms` };
     }
     if (e?.error && e.error.name !== 'ChainUnavailable') return { open: false, reason: e.error.name, message: e.error.message };
-    const good = e?.value && this.now() - e.goodAt <= this.maxChainAgeMs ? e.value : undefined;
-    if (!good) return { open: false, reason: 'ChainUnavailable', message: e?.error?.message ?? 'the chain has not been read yet' };
+    const good = e?.value && this.now() - e.goodAt <= this.coverageTrustMs ? e.value : undefined;
+    if (!good) {
+      const message = e?.value
+        ? `payment cannot be shown: the chain has not answered for ${Math.round((this.now() - e.goodAt) / 1000)} s`
+        : (e?.error?.message ?? 'payment cannot be shown yet: the chain has not been read');
+      return { open: false, reason: 'ChainUnavailable', message };
+    }
     if (good.allowedTicks !== null && l.ticks > good.allowedTicks) {
       return { open: false, reason: 'EscrowExhausted', message: `the escrow covers ${good.allowedTicks} ticks, the voucher asks for ${l.ticks}` };
     }
@@ -150,43 +160,61 @@ export class Gate {
   }
 
   /**
-   * The entitlement as known, if read within `freshMs`; otherwise read now. Keeps the voucher path
-   * free of chain round trips in the common case (the background refresh keeps it current).
+   * The entitlement as last read, if read within `maxAgeMs` (default: as long as it is trusted);
+   * otherwise read now. Keeps the voucher path free of chain round trips, and working while the chain
+   * is slow: the background refresh keeps the reading current.
    */
-  async currentEntitlement(streamId: bigint, viewer: string, sessionId: bigint, maxAgeMs = this.maxChainAgeMs): Promise<Entitlement> {
+  async currentEntitlement(streamId: bigint, viewer: string, sessionId: bigint, maxAgeMs = this.coverageTrustMs): Promise<Entitlement> {
     const k = Gate.key(streamId, viewer, sessionId);
     let e = this.known.get(k);
     if (e && this.now() - e.at >= this.refreshMs) void this.refresh(streamId, viewer, sessionId);
-    // Top-ups and withdrawals are the only things that move `allowedTicks` (settlement moves
-    // ticks_settled and the escrow together), so a reading up to maxChainAgeMs old is still right.
+    // Top-ups, withdrawals and leaving are the only things that move `allowedTicks` (settlement
+    // moves ticks_settled and the escrow together), so an older reading still bounds what is covered.
     if (!e || (e.error && !e.value) || this.now() - e.goodAt >= maxAgeMs) {
       await this.refresh(streamId, viewer, sessionId);
       e = this.known.get(k)!;
     }
-    if (e.error && (e.error.name !== 'ChainUnavailable' || !e.value || this.now() - e.goodAt > this.maxChainAgeMs)) throw e.error;
+    if (e.error && (e.error.name !== 'ChainUnavailable' || !e.value || this.now() - e.goodAt > this.coverageTrustMs)) throw e.error;
     return e.value!;
   }
 
   /**
-   * The session's key and id, which do not change while it is open: cached for `sessionKeyTtlMs`,
-   * and read again when a voucher names another session id.
+   * The session's key and id, which do not change while it is open: read once, then re-read in the
+   * background every `sessionKeyTtlMs` (the voucher path does not wait for that, so a slow chain
+   * does not refuse a known session's vouchers), and read at once when a voucher names another
+   * session id. A session that ended is noticed by the entitlement read (rule 1).
    */
   async sessionKey(streamId: bigint, viewer: string, sessionId: bigint): Promise<ChainSession> {
     const k = `${streamId}:${viewer}`;
     const hit = this.sessions.get(k);
-    if (hit && hit.session.id === sessionId && this.now() - hit.at < this.sessionKeyTtlMs) return hit.session;
+    if (hit && hit.session.id === sessionId) {
+      if (this.now() - hit.at >= this.sessionKeyTtlMs) {
+        hit.at = this.now(); // one background read per period, however many vouchers arrive
+        void this.readSession(streamId, viewer).catch(() => {});
+      }
+      return hit.session;
+    }
+    const session = await this.readSession(streamId, viewer);
+    if (session.id !== sessionId) {
+      throw new HttpError(409, 'WrongSession', `the open session of ${viewer} on stream ${streamId} is ${session.id}, not ${sessionId}`);
+    }
+    return session;
+  }
+
+  private async readSession(streamId: bigint, viewer: string): Promise<ChainSession> {
+    const k = `${streamId}:${viewer}`;
     let session: ChainSession | null;
     try {
       session = await withTimeout(this.chain.session(streamId, viewer), this.readTimeoutMs, 'session_of');
     } catch (e) {
       throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
     }
-    if (!session) throw new HttpError(402, 'NotPaying', `${viewer} has no open session on stream ${streamId}: join it first`);
+    if (!session) {
+      this.sessions.delete(k);
+      throw new HttpError(402, 'NotPaying', `${viewer} has no open session on stream ${streamId}: join it first`);
+    }
     this.sessions.set(k, { session, at: this.now() });
     if (this.sessions.size > 100_000) this.sessions.clear();
-    if (session.id !== sessionId) {
-      throw new HttpError(409, 'WrongSession', `the open session of ${viewer} on stream ${streamId} is ${session.id}, not ${sessionId}`);
-    }
     return session;
   }
 

@@ -42,6 +42,8 @@ export interface MediaServerDeps {
   /** How often the gate re-decides each viewer, ms. */
   gateIntervalMs?: number;
   freshMs?: number;
+  /** How long the gate trusts its last coverage reading while the chain does not answer (default 60 s). */
+  coverageTrustMs?: number;
   /** Where RTMP ingest writes a stream's HLS files (absent: RTMP/HLS off). */
   hlsDir?: (streamId: bigint) => string;
   log?: (line: string) => void;
@@ -58,11 +60,12 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createMediaServer(deps: MediaServerDeps) {
   const metrics = new Metrics();
-  // Entitlements are re-read every 2 s and trusted for 6 s: on the local chopsticks chain each contract
-  // read runs the runtime in Wasm, and with several viewers a 1 s refresh saturated it (voucher posts
-  // waited on reads, and paying viewers were closed). Only top-ups and withdrawals move the bound, so
-  // this delays noticing those, not the 2 s cut-off when vouchers stop or the escrow is used up.
-  const gate = new Gate(deps.chain, { freshMs: deps.freshMs ?? 1_500, refreshMs: 2_000, maxChainAgeMs: 6_000 });
+  // Entitlements are re-read every 2 s in the background: on the local chopsticks chain each contract
+  // read runs the runtime in Wasm, and with several viewers a 1 s refresh saturated it. A reading is
+  // trusted for 60 s while the chain is slow (gate.ts): only top-ups, withdrawals and leaving move
+  // the bound, so this delays noticing those, not the 2 s cut-off when vouchers stop or the coverage
+  // read is used up.
+  const gate = new Gate(deps.chain, { freshMs: deps.freshMs ?? 1_500, refreshMs: 2_000, coverageTrustMs: deps.coverageTrustMs ?? 60_000 });
   const relay = new Relay({
     chain: deps.chain,
     settler: deps.settler,
