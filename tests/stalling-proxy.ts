@@ -11,6 +11,8 @@ export interface StallingProxy {
   url: string;
   /** Holds the chain's answers for `ms` (from now), then delivers them. */
   stall(ms: number): Promise<void>;
+  /** Ends a stall at once (a failed test must not leave one running into the next). */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,10 @@ export async function stallingProxy(upstreamUrl: string): Promise<StallingProxy>
     async stall(ms) {
       stalledUntil = Date.now() + ms;
       await new Promise((r) => setTimeout(r, ms));
+      release();
+    },
+    resume() {
+      stalledUntil = 0;
       release();
     },
     close: () =>

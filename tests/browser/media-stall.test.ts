@@ -43,6 +43,7 @@ afterAll(async () => {
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
+  proxy.resume();
   for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
 });
 
@@ -99,5 +100,6 @@ describe('the payment gate on a stalled chain', { retry: 1 }, () => {
     expect(at4s.short - at2s.short, `Eve decoded frames 2–4 s after her last covered voucher`).toBeLessThanOrEqual(1);
     await payer.stopTicker();
     await short.stopTicker();
-  });
+    // Two joins, two WHEP setups and a 30 s runway on a chain loaded by the rest of the suite.
+  }, 240_000);
 });
