@@ -24,6 +24,7 @@ import { connect, isDevChain, signerFrom } from './lib/chain.ts';
 import { deploymentFile, type Deployment } from './deploy.ts';
 import { ContractError, PaymentHandlerContract, PricingEngineContract, StreamRegistryContract } from '../typechain/index.ts';
 import type { PlanInput } from '../typechain/pricing_engine.ts';
+import { table } from './lib/table.ts';
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -167,11 +168,34 @@ async function main(argv: string[]): Promise<unknown> {
   }
 }
 
+/** What a person reads: a table for `list` and `earnings`, `key: value` lines otherwise. */
+export function humanOutput(out: Record<string, unknown>): string {
+  const plancks = (v: unknown) => `${v} plancks`;
+  if (Array.isArray(out.streams)) {
+    const rows = (out.streams as { id: bigint; title: string; category: string; live: boolean; plan: { ratePerSecond: bigint; tiers: unknown[] } | null }[]).map((s) => [
+      s.id,
+      s.title,
+      s.category,
+      s.live ? 'live' : 'offline',
+      s.plan ? s.plan.ratePerSecond : 'no price',
+      s.plan?.tiers.length ?? 0,
+    ]);
+    return `streams of ${out.creator}\n${rows.length ? table(['id', 'title', 'category', 'status', 'plancks/s', 'tiers'], rows) : '(none)'}`;
+  }
+  if (Array.isArray(out.earnings)) {
+    const rows = (out.earnings as { streamId: bigint; earnings: bigint }[]).map((r) => [r.streamId, r.earnings]);
+    return `${table(['stream', 'earnings (plancks)'], rows)}\ntotal: ${plancks(out.total)}`;
+  }
+  return Object.entries(out)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)) : String(v)}`)
+    .join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const asJson = process.argv.includes('--json');
   main(process.argv.slice(2))
     .then((out) => {
-      if (out !== undefined) console.log(asJson ? json(out) : json(out).replace(/"(\w+)":/g, '$1:'));
+      if (out !== undefined) console.log(asJson ? json(out) : humanOutput(out as Record<string, unknown>));
     })
     .catch((e: Error) => {
       const message = e instanceof ContractError ? `${e.message} [${e.error.type}]` : e.message;
