@@ -7,7 +7,7 @@ import { env } from '$env/dynamic/private';
 
 export type { ChainConfig };
 
-import type { ChainConfig } from './config.ts';
+import { parseDisplayCurrency, type ChainConfig } from './config.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -28,8 +28,15 @@ function readConfig(): ChainConfig {
     throw new ConfigError('VILO_CHAIN_URL and VILO_DEPLOYMENT must be set (npm run dev sets both)');
   }
   const deployment = JSON.parse(readFileSync(file, 'utf8')) as { contracts: Record<string, { address: string }> };
+  let displayCurrency;
+  try {
+    displayCurrency = parseDisplayCurrency(env.VILO_DISPLAY_CURRENCY);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return {
     chainUrl,
     contracts: Object.fromEntries(Object.entries(deployment.contracts).map(([k, v]) => [k, v.address])),
+    displayCurrency,
   };
 }

@@ -4,14 +4,25 @@
  * runway ends; a creator registers, prices, goes live from the camera and withdraws; no wallet.
  * Money is checked on chain through the generated bindings, to the planck.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiPromise } from '@polkadot/api';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, collectPageErrors, launchBrowser, screenshot, startApp, type App } from './harness.ts';
-import { injectTestWallet, type TestWallet } from './wallet.ts';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, launchBrowser, screenshot, startApp, type App } from './harness.ts';
 import { requestStreamKey } from './media-page.ts';
+import { publisherPage } from './media-helpers.ts';
+import {
+  blockNumber,
+  connectWallet as connect,
+  emptyEscrow as empty,
+  failing,
+  go as goTo,
+  number,
+  open as openPage,
+  poll,
+  transfers,
+  type Ctx,
+} from './dapp-helpers.ts';
 import { rtmpEncoderArgs } from './media-clients.ts';
 import { freePort } from '../../scripts/chain/launch.ts';
 import { spawn } from 'node:child_process';
@@ -49,81 +60,11 @@ afterAll(async () => {
   await env?.api.disconnect();
 });
 
-interface Ctx {
-  context: BrowserContext;
-  page: Page;
-  wallet: TestWallet | null;
-  errors: string[];
-}
-
-/**
- * Console errors that fail a journey: all of them except a 503 from POST /api/vouchers — the media
- * server's answer while it cannot read the chain (ChainUnavailable, seen when this 2-core machine is
- * loaded). The ticker signs the same second again, and the journey's on-chain checks still have to
- * come out exact, so such a refusal cannot hide a wrong charge.
- */
-function failing(errors: string[]): string[] {
-  return errors.filter((e) => !/status of 503 \(Service Unavailable\) \(http:\/\/[^)]*\/api\/vouchers\)$/.test(e));
-}
-
-let opened = 0;
-async function open(accounts: { uri: string; name: string }[] | null): Promise<Ctx> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const errors = collectPageErrors(context);
-  const wallet = accounts ? await injectTestWallet(context, env.api, accounts) : null;
-  const page = await context.newPage();
-  const name = `failed-${++opened}`;
-  onTestFailed(async () => {
-    if (!page.isClosed()) await screenshot(page, name).catch(() => {});
-    console.error(`[dapp test] page errors (${name}):`, errors, '\nserver output tail:\n', app.output().slice(-3000));
-  });
-  return { context, page, wallet, errors };
-}
-
-/** Connects the injected wallet on /wallet and picks `name`. */
-async function connectWallet(c: Ctx, name: string): Promise<void> {
-  await go(c.page, `/wallet`);
-  await c.page.getByRole('button', { name: 'Connect wallet' }).click();
-  await c.page.getByRole('radio', { name: new RegExp(name) }).check();
-  await poll(() => c.page.getByTestId('wallet-badge').textContent()).toContain(name);
-}
-
-/** expect.poll with a patience fit for a chain (a transaction takes ~1.5 s; vitest's default is 1 s). */
-function poll<T>(fn: () => T | Promise<T>, o: { timeout?: number } = {}) {
-  return expect.poll(fn, { timeout: 30_000, interval: 250, ...o });
-}
-
-/** Navigates and waits until the app has hydrated (controls respond). */
-async function go(page: Page, path: string): Promise<void> {
-  await page.goto(app.url + path);
-  await page.locator('html[data-ready="true"]').waitFor();
-}
-
-async function number(page: Page, testId: string, attr: string): Promise<bigint> {
-  return BigInt((await page.getByTestId(testId).getAttribute(attr)) ?? 'NaN');
-}
-
-/** Plancks `to` received from `from` by balances.Transfer in blocks after `sinceBlock`. */
-async function transfers(api: ApiPromise, from: string, to: string, sinceBlock: number): Promise<bigint[]> {
-  const head = (await api.rpc.chain.getHeader()).number.toNumber();
-  const out: bigint[] = [];
-  for (let n = sinceBlock + 1; n <= head; n++) {
-    const events = await api.query.system.events.at(await api.rpc.chain.getBlockHash(n));
-    for (const { event } of events) {
-      if (api.events.balances.Transfer.is(event) && event.data.from.toString() === from && event.data.to.toString() === to) {
-        out.push(event.data.amount.toBigInt());
-      }
-    }
-  }
-  return out;
-}
-
-const blockNumber = async (api: ApiPromise) => (await api.rpc.chain.getHeader()).number.toNumber();
-
-/** Starts each journey from an empty escrow, so the runway and the refund are exact. */
-async function emptyEscrow(who: Env['accounts']['dave']) {
-  if ((await env.payments.query.escrowOf(who.address, who.address)).value > 0n) await env.payments.tx.refund(who, who.address);
-}
+const s = () => ({ browser, env, app });
+const open = (accounts: { uri: string; name: string }[] | null) => openPage(s(), accounts);
+const go = (page: Page, path: string) => goTo(app, page, path);
+const connectWallet = (c: Ctx, name: string) => connect(app, c, name);
+const emptyEscrow = (who: Env['accounts']['dave']) => empty(env, who);
 
 // Real-time media on a 2-core machine: a test that misses a timing once (a loaded chain or encoder)
 // runs once more; vitest reports the retry, and a real regression fails both runs.
@@ -222,6 +163,8 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     const tier = { price: RATE * 3_600n, periodMs: 86_400_000n };
     const streamId = await liveStream(env, eve, plan({ tiers: [tier] }));
     await emptyEscrow(ferdie);
+    // Joining is offered only while a publisher is sending (live.test.ts).
+    const publisher = await publisherPage(browser, app, streamId, await requestStreamKey(app, eve, streamId));
     const v = await open([{ uri: '//Ferdie', name: 'Ferdie' }]);
     await connectWallet(v, 'Ferdie');
     await go(v.page, `/watch/${streamId}`);
@@ -255,6 +198,7 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     await screenshot(v.page, 'watch-subscribed');
     expect(failing(v.errors)).toEqual([]);
     await v.context.close();
+    await publisher.context().close();
   }, 240_000);
 
   it('a creator registers a stream, prices it, gets a stream key and withdraws earnings', async () => {
@@ -280,7 +224,7 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     });
 
     // A stream key for OBS, shown once, with the WHIP URL.
-    await c.page.getByRole('button', { name: 'New stream key' }).click();
+    await c.page.getByRole('button', { name: 'Create stream key' }).click();
     await poll(() => c.page.getByTestId('stream-key').textContent()).toMatch(/^vk_/);
     expect(await c.page.getByTestId('whip-url').textContent()).toBe(`${app.url}/whip/${streamId}`);
 

@@ -89,6 +89,25 @@ export function formatRate(ratePerSecond: bigint, token: Token = DEFAULT_TOKEN):
   };
 }
 
+/**
+ * `plancks` in a display currency at a configured price per token: "≈ $0.0036". Small amounts keep
+ * two significant digits (a per-second price is often a fraction of a cent).
+ */
+export function formatFiat(plancks: bigint, token: Token, currency: { code: string; perToken: number }): string {
+  const value = (Number(plancks) / 10 ** token.decimals) * currency.perToken;
+  const digits = value === 0 || value >= 0.01 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(value)));
+  return `≈ ${new Intl.NumberFormat('en', { style: 'currency', currency: currency.code, minimumFractionDigits: 2, maximumFractionDigits: Math.max(2, digits) }).format(value)}`;
+}
+
+/**
+ * Where a payment of `amount` goes: the platform's fee (basis points of each charge, floored as the
+ * payment handler books it) and the creator's share.
+ */
+export function paymentSplit(amount: bigint, feeBps: number): { creator: bigint; platform: bigint } {
+  const platform = (amount * BigInt(feeBps)) / 10_000n;
+  return { creator: amount - platform, platform };
+}
+
 /** A short form of an SS58 address: 5GrwvaEF…oHGKutQY. */
 export function shortAddress(address: string): string {
   return address.length > 16 ? `${address.slice(0, 8)}…${address.slice(-8)}` : address;

@@ -29,7 +29,10 @@ export class StreamStudio {
   earningsSeries = $state<Series>([]);
   viewerSeries = $state<Series>([]);
   watchedSeries = $state<Series>([]);
+  /** The encoder key just issued (shown once; the server keeps only its hash). */
   streamKey = $state<string | null>(null);
+  /** When the stream's current encoder key was issued (ms), null = none yet; undefined = not asked. */
+  keyIssuedAtMs = $state<number | null | undefined>(undefined);
   publishing = $state(false);
   preview = $state.raw<MediaStream | null>(null);
   loaded = $state(false);
@@ -58,8 +61,15 @@ export class StreamStudio {
       [this.earningsSeries, this.viewerSeries, this.watchedSeries] = [o.e, o.v, o.w];
       this.figures = { ...this.figures, withdrawn: BigInt(o.withdrawn ?? '0') };
     }
-    await this.refresh();
+    await Promise.all([this.refresh(), this.loadKeyStatus()]);
     this.loaded = true;
+  }
+
+  /** Whether an encoder key exists (GET /api/streams/:id/key never returns the key itself). */
+  async loadKeyStatus(): Promise<void> {
+    const res = await fetch(`/api/streams/${this.streamId}/key`).catch(() => null);
+    if (!res?.ok) return;
+    this.keyIssuedAtMs = ((await res.json()) as { issuedAtMs: number | null }).issuedAtMs;
   }
 
   async refresh(): Promise<void> {
@@ -125,16 +135,23 @@ export class StreamStudio {
     const body = (await res.json().catch(() => ({}))) as { streamKey?: string; message?: string };
     if (res.status !== 201 || !body.streamKey) throw new Error(body.message ?? `the media server refused the stream key (HTTP ${res.status})`);
     this.streamKey = body.streamKey;
+    this.keyIssuedAtMs = timestamp;
     return body.streamKey;
   }
 
-  /** Camera and microphone → WHIP. Asks for a fresh key when none is held (one signature). */
+  /**
+   * Camera and microphone → WHIP, authorised by one wallet signature of a single-use publish request
+   * (not the encoder key: going live from the browser leaves the key OBS holds working).
+   */
   async goLiveFromCamera(): Promise<void> {
+    const me = this.wallet.selected;
+    if (!me) throw new Error('Choose an account first');
     const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 15 }, audio: true });
     try {
-      const key = this.streamKey ?? (await this.newStreamKey());
+      const timestamp = Date.now();
+      const signature = await this.wallet.signMessage(`vilokanam:publish:${this.streamId}:${timestamp}`);
       const { publish } = await import('../media/whip.ts');
-      this.#pub = await publish({ streamId: this.streamId, streamKey: key, media });
+      this.#pub = await publish({ streamId: this.streamId, streamKey: `creator.${me.address}.${timestamp}.${signature}`, media });
       this.preview = media;
       this.publishing = true;
       if (!this.stream?.live) await this.setLive(true);

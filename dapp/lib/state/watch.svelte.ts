@@ -14,6 +14,7 @@ import type { Playback } from '../media/whep.ts';
 import { meter, UNBOUNDED } from '../format/meter.ts';
 import { errorSentence } from '../format/errors.ts';
 import { parse, resumeFrom, serialize, storageKey } from '../watch/stored-session.ts';
+import { fetchStreamPresence, offAirSentence, onAir, type Broadcast } from '../media/presence.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
 
@@ -48,6 +49,16 @@ export class WatchSession {
   /** Set while an RTMP stream should play over HLS: the page attaches it to its <video> (attachHls). */
   hls = $state(false);
   busy = $state(false);
+  /** The media server's word on whether a publisher is sending (null until it answered). */
+  broadcast = $state<Broadcast | null>(null);
+  /** The payment handler's platform fee, basis points of each charge (null until read). */
+  feeBps = $state<number | null>(null);
+  /** Viewers the media server is serving video now. */
+  mediaViewers = $state(0);
+  /** On air = the registry says live and a publisher is sending; only then may a viewer join. */
+  onAir = $derived<Broadcast | null>(this.broadcast === null ? null : onAir(this.stream?.live ?? false, { state: this.broadcast, viewers: 0 }));
+  /** True while watching is paused because the publisher stopped sending: nothing is signed, nothing charged. */
+  offAirPause = $state(false);
 
   /** The count when a subscription was first seen in this session (seconds after it cost nothing). */
   subscribedAtTicks = $state<bigint | null>(null);
@@ -96,7 +107,8 @@ export class WatchSession {
       return;
     }
     this.rate = s.ratePerSecond ?? 0n;
-    await this.refresh();
+    const [fee] = await Promise.all([c.payments.query.feeBps(READER).catch(() => null), this.refresh()]);
+    this.feeBps = fee?.value ?? null;
     if (gen !== this.#loadGen) return;
     if (!viewer) {
       this.phase = 'ready';
@@ -182,8 +194,45 @@ export class WatchSession {
     this.#timers.push(setTimeout(loop, everyMs));
   }
 
+  /**
+   * Asks the media server every `everyMs` whether the stream is on air, and follows it: a watching
+   * session pauses (stops signing, so stops paying) while the publisher is gone and resumes when it
+   * is back.
+   */
+  pollBroadcast(everyMs = 2_000): void {
+    const loop = async () => {
+      if (this.#closed) return;
+      try {
+        const p = await fetchStreamPresence(this.streamId);
+        this.broadcast = p.state;
+        this.mediaViewers = p.viewers;
+        await this.#followBroadcast();
+      } catch {
+        /* the media server did not answer: keep what was known */
+      }
+      this.#timers.push(setTimeout(loop, everyMs));
+    };
+    void loop();
+  }
+
+  async #followBroadcast(): Promise<void> {
+    if (!this.#key || (this.phase !== 'watching' && this.phase !== 'stopped')) return;
+    const live = this.onAir === 'live';
+    if (!live && !this.offAirPause && this.phase === 'watching') {
+      this.offAirPause = true;
+      this.#stopTicking();
+      this.mediaStatus = 'stopped: the creator is not sending video';
+      this.notice = offAirSentence(this.onAir ?? 'offline', this.stream?.live ?? false);
+    } else if (live && this.offAirPause) {
+      this.offAirPause = false;
+      this.notice = null;
+      await this.#startTicking(this.ticks);
+    }
+  }
+
   /** One wallet approval: join_stream with `deposit` as its value, a fresh session key, the rate locked. */
   async join(deposit: bigint): Promise<void> {
+    if (this.onAir !== 'live') throw new Error(offAirSentence(this.onAir ?? 'offline', this.stream?.live ?? false));
     const c = this.#need();
     const { SessionKey } = await import('../protocol/voucher.ts');
     const key = SessionKey.generate();
@@ -282,7 +331,8 @@ export class WatchSession {
     this.ticks = from;
     const m = this.meter;
     this.phase = m.exhausted ? 'stopped' : 'watching';
-    if (m.exhausted) return;
+    // Off air: nothing is signed until the publisher is back (#followBroadcast resumes).
+    if (m.exhausted || this.offAirPause) return;
     const ticker = new VoucherTicker({
       contract: c.ticks.address,
       key: this.#key!,

@@ -3,18 +3,20 @@
  * paths (WHIP, WHEP, vouchers, stream keys, media status, metrics) and returns null for anything
  * else. dapp/hooks.server.ts makes one instance and routes to it; unit tests call it directly.
  *
- *   POST   /whip/:streamId              Bearer <stream key>, application/sdp → 201 answer + Location
+ *   POST   /whip/:streamId              Bearer <stream key> or creator-signed request, application/sdp → 201 + Location
  *   DELETE /whip/:streamId/:resource
  *   POST   /whep/:streamId              X-Vilo-Viewer, X-Vilo-Session, Authorization: Voucher … → 201
  *   DELETE /whep/:streamId/:resource
  *   POST   /api/vouchers                JSON voucher → 202 {cumulativeTicks, settledTicks}
  *   POST   /api/streams/:streamId/key   creator's signed request → 201 {streamKey}
- *   GET    /api/streams/:streamId/media → {live, viewers (WHEP + HLS), hls}
+ *   GET    /api/streams/:streamId/key   → {issued, issuedAtMs} (whether an encoder key exists; never the key)
+ *   GET    /api/streams/:streamId/media → {state, live, viewers (WHEP + HLS), hls}
+ *   GET    /api/media?ids=1,2,… → {streams: {id: {state, viewers}}} (the discover page; ≤ 200 ids)
  *   GET    /hls/:streamId/:file         (RTMP streams) same headers as WHEP → playlist / fragment
  *   GET    /metrics                     Prometheus text
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyWalletSignature } from '../signature.ts';
@@ -25,7 +27,7 @@ import { Gate } from './gate.ts';
 import { HttpError, TokenBuckets, errorResponse, json, readBody } from './http.ts';
 import { Metrics } from './metrics.ts';
 import { Relay } from './relay.ts';
-import { Sfu, SdpError, type SfuOptions, type Viewer } from './sfu.ts';
+import { Sfu, SdpError, broadcastState, type Broadcast, type SfuOptions, type Viewer } from './sfu.ts';
 import type { Store } from './store.ts';
 
 export interface MediaServerDeps {
@@ -56,6 +58,14 @@ export const KEY_REQUEST_TTL_MS = 5 * 60_000;
 
 /** An HLS viewer counts as watching this long after their last playlist or fragment request. */
 const HLS_VIEWER_WINDOW_MS = 10_000;
+/** An RTMP stream whose playlist was not rewritten for this long is not being fed. */
+const HLS_SILENT_MS = 5_000;
+
+/** Live if either ingest is live; else reconnecting if either is; else offline. */
+function broadcastOf(whip: Broadcast, hls: Broadcast): Broadcast {
+  if (whip === 'live' || hls === 'live') return 'live';
+  return whip === 'reconnecting' || hls === 'reconnecting' ? 'reconnecting' : 'offline';
+}
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createMediaServer(deps: MediaServerDeps) {
@@ -108,11 +118,49 @@ export function createMediaServer(deps: MediaServerDeps) {
     return BigInt(s);
   }
 
-  function checkKey(streamId: bigint, auth: string | null): void {
+  /** Per stream: the timestamp of the last creator-signed publish request used (each is single-use). */
+  const publishRequests = new Map<string, number>();
+
+  /**
+   * Who may publish: the stream key (OBS, ffmpeg), or — for the studio's camera, so that going live
+   * from the browser never replaces the key an encoder holds — a single-use request the creator's
+   * wallet signed within the last 5 minutes: `Bearer creator.<address>.<timestamp>.<signature of
+   * "vilokanam:publish:<stream>:<timestamp>">`.
+   */
+  async function checkPublisher(streamId: bigint, auth: string | null): Promise<void> {
     const m = /^Bearer (\S{1,512})$/.exec(auth ?? '');
+    const signed = m && /^creator\.([1-9A-HJ-NP-Za-km-z]{40,60})\.([0-9]{1,15})\.(0x[0-9a-fA-F]{128,140})$/.exec(m[1]);
+    if (signed) {
+      const [, address, ts, signature] = signed;
+      const timestamp = Number(ts);
+      await checkCreatorRequest(streamId, address, timestamp, signature, `vilokanam:publish:${streamId}:${timestamp}`);
+      if (timestamp <= (publishRequests.get(streamId.toString()) ?? 0)) {
+        throw new HttpError(401, 'ReplayedRequest', 'this signed publish request was already used: sign a new one');
+      }
+      publishRequests.set(streamId.toString(), timestamp);
+      return;
+    }
     const stored = deps.store.keyHash(streamId);
     const ok = !!m && !!stored && timingSafeEqual(Buffer.from(sha256(m[1]), 'hex'), Buffer.from(stored.keySha256, 'hex'));
     if (!ok) throw new HttpError(401, 'Unauthorized', 'publishing needs the stream key as "Authorization: Bearer <key>"');
+  }
+
+  /** A request the stream's creator signed with their wallet within KEY_REQUEST_TTL_MS (throws 401/403/404/503). */
+  async function checkCreatorRequest(streamId: bigint, address: string, timestamp: number, signature: string, message: string): Promise<void> {
+    if (Math.abs(Date.now() - timestamp) > KEY_REQUEST_TTL_MS) {
+      throw new HttpError(401, 'ExpiredRequest', 'the signed request is older than 5 minutes (or from the future): sign a new one');
+    }
+    if (!(await verifyWalletSignature(address, message, signature))) {
+      throw new HttpError(401, 'BadSignature', `the signature is not ${address}'s signature of "${message}"`);
+    }
+    let stream;
+    try {
+      stream = await deps.chain.stream(streamId);
+    } catch (e) {
+      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read: ${(e as Error).message}`);
+    }
+    if (!stream) throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
+    if (stream.creator !== address) throw new HttpError(403, 'NotCreator', `${address} is not the creator of stream ${streamId}`);
   }
 
   async function sdpBody(req: Request): Promise<string> {
@@ -122,7 +170,7 @@ export function createMediaServer(deps: MediaServerDeps) {
   }
 
   async function whip(req: Request, streamId: bigint): Promise<Response> {
-    checkKey(streamId, req.headers.get('authorization'));
+    await checkPublisher(streamId, req.headers.get('authorization'));
     const offer = await sdpBody(req);
     const { publisher, answer } = await sfu.publish(streamId, offer);
     deps.log?.(`[whip] stream ${streamId}: publisher ${publisher.id} connected (${Object.values(publisher.codecs).map((c) => c?.mimeType).join(', ')})`);
@@ -252,20 +300,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     if (typeof address !== 'string' || typeof signature !== 'string' || typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp)) {
       throw new HttpError(400, 'BadRequest', 'send {address, timestamp (ms), signature}');
     }
-    if (Math.abs(Date.now() - timestamp) > KEY_REQUEST_TTL_MS) {
-      throw new HttpError(401, 'ExpiredRequest', 'the signed request is older than 5 minutes (or from the future): sign a new one');
-    }
-    if (!(await verifyWalletSignature(address, `vilokanam:stream-key:${streamId}:${timestamp}`, signature))) {
-      throw new HttpError(401, 'BadSignature', `the signature is not ${address}'s signature of "vilokanam:stream-key:${streamId}:${timestamp}"`);
-    }
-    let stream;
-    try {
-      stream = await deps.chain.stream(streamId);
-    } catch (e) {
-      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read: ${(e as Error).message}`);
-    }
-    if (!stream) throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
-    if (stream.creator !== address) throw new HttpError(403, 'NotCreator', `${address} is not the creator of stream ${streamId}`);
+    await checkCreatorRequest(streamId, address, timestamp, signature, `vilokanam:stream-key:${streamId}:${timestamp}`);
     const prev = deps.store.keyHash(streamId);
     if (prev && timestamp <= prev.requestTsMs) throw new HttpError(401, 'ReplayedRequest', 'this signed request was already used: sign a new one');
     const streamKey = `vk_${randomBytes(24).toString('base64url')}`;
@@ -274,12 +309,25 @@ export function createMediaServer(deps: MediaServerDeps) {
     return json(201, { streamKey });
   }
 
+  /** An RTMP stream's broadcast state, from when nginx last wrote its HLS playlist (every 1 s while fed). */
+  function hlsState(streamId: bigint, now: number): Broadcast {
+    const dir = deps.hlsDir?.(streamId);
+    if (!dir) return 'offline';
+    let mtime: number;
+    try {
+      mtime = statSync(join(dir, 'index.m3u8')).mtimeMs;
+    } catch {
+      return 'offline';
+    }
+    return broadcastState(true, mtime, now, HLS_SILENT_MS);
+  }
+
   async function route(req: Request, ip: string): Promise<Response | null> {
     const url = new URL(req.url);
     const p = url.pathname.split('/').filter(Boolean);
     const m = req.method;
     const media = p[0] === 'whip' || p[0] === 'whep';
-    const api = p[0] === 'api' && (p[1] === 'vouchers' || p[1] === 'streams');
+    const api = p[0] === 'api' && (p[1] === 'vouchers' || p[1] === 'streams' || p[1] === 'media');
     const hls = p[0] === 'hls';
     if (url.pathname === '/metrics' && m === 'GET') {
       const viewers = sfu.viewers();
@@ -307,14 +355,33 @@ export function createMediaServer(deps: MediaServerDeps) {
     if (hls && p.length === 3 && m === 'GET') return hlsFile(req, streamIdOf(p[1]), p[2]);
     if (api && p[1] === 'vouchers' && p.length === 2 && m === 'POST') return postVoucher(req);
     if (api && p[3] === 'key' && m === 'POST') return newKey(req, streamIdOf(p[2]));
+    if (api && p[3] === 'key' && m === 'GET') {
+      // Whether a key exists and since when (never the key: it is stored only as a hash).
+      const k = deps.store.keyHash(streamIdOf(p[2]));
+      return json(200, { issued: !!k, issuedAtMs: k?.requestTsMs ?? null });
+    }
     if (api && p[3] === 'media' && m === 'GET') {
       const id = streamIdOf(p[2]);
-      const hlsDir = deps.hlsDir?.(id);
+      const now = Date.now();
+      const hls = hlsState(id, now);
+      const state = broadcastOf(sfu.broadcast(id, now), hls);
       return json(200, {
-        live: !!sfu.publisher(id),
+        state,
+        live: sfu.broadcast(id, now) === 'live',
         viewers: sfu.viewers(id).length + hlsAudience.count(id),
-        hls: !!hlsDir && existsSync(join(hlsDir, 'index.m3u8')),
+        hls: hls === 'live',
       });
+    }
+    if (api && p[1] === 'media' && p.length === 2 && m === 'GET') {
+      const ids = (url.searchParams.get('ids') ?? '').split(',').filter(Boolean);
+      if (ids.length > 200) throw new HttpError(400, 'TooManyIds', 'ask for at most 200 streams at once');
+      const now = Date.now();
+      const streams: Record<string, { state: Broadcast; viewers: number }> = {};
+      for (const raw of ids) {
+        const id = streamIdOf(raw);
+        streams[id.toString()] = { state: broadcastOf(sfu.broadcast(id, now), hlsState(id, now)), viewers: sfu.viewers(id).length + hlsAudience.count(id) };
+      }
+      return json(200, { streams });
     }
     throw new HttpError(405, 'MethodNotAllowed', `${m} ${url.pathname} is not served`);
   }

@@ -46,6 +46,26 @@ export interface SfuOptions {
 
 type Kind = 'audio' | 'video';
 
+/** A publisher from whom no RTP arrived for this long is not sending (a closed tab, a dead encoder). */
+export const SILENT_MS = 3_000;
+/** A stream whose publisher stopped sending less than this long ago is "reconnecting", then "offline". */
+export const RECONNECT_WINDOW_MS = 60_000;
+
+/** Whether a stream is being broadcast now, as the media server sees it. */
+export type Broadcast = 'live' | 'reconnecting' | 'offline';
+
+/**
+ * The rule behind `Sfu.broadcast` (and HLS's, with the playlist's last write as the last packet):
+ * "live" while packets arrive (the last within `silentMs`), "reconnecting" for RECONNECT_WINDOW_MS
+ * after they stop (the encoder may come back), then "offline". `lastPacketAt` 0 = never.
+ */
+export function broadcastState(sending: boolean, lastPacketAt: number, now: number, silentMs = SILENT_MS): Broadcast {
+  if (lastPacketAt === 0) return 'offline';
+  const silentFor = now - lastPacketAt;
+  if (sending && silentFor <= silentMs) return 'live';
+  return silentFor <= RECONNECT_WINDOW_MS ? 'reconnecting' : 'offline';
+}
+
 export class Publisher {
   readonly id = randomUUID();
   readonly codecs: Partial<Record<Kind, RTCRtpCodecParameters>> = {};
@@ -91,6 +111,8 @@ export class Viewer {
 interface Room {
   publisher?: Publisher;
   viewers: Map<string, Viewer>;
+  /** When a publisher of this stream last sent a packet (ms; survives the publisher leaving). */
+  lastPacketAt: number;
 }
 
 export class Sfu {
@@ -109,7 +131,7 @@ export class Sfu {
   private room(streamId: bigint): Room {
     const k = streamId.toString();
     let r = this.rooms.get(k);
-    if (!r) this.rooms.set(k, (r = { viewers: new Map() }));
+    if (!r) this.rooms.set(k, (r = { viewers: new Map(), lastPacketAt: 0 }));
     return r;
   }
 
@@ -120,6 +142,12 @@ export class Sfu {
   viewers(streamId?: bigint): Viewer[] {
     if (streamId !== undefined) return [...(this.rooms.get(streamId.toString())?.viewers.values() ?? [])];
     return [...this.rooms.values()].flatMap((r) => [...r.viewers.values()]);
+  }
+
+  /** Whether the stream's publisher is sending now (see broadcastState). */
+  broadcast(streamId: bigint, now = Date.now()): Broadcast {
+    const room = this.rooms.get(streamId.toString());
+    return broadcastState(!!room?.publisher, room?.lastPacketAt ?? 0, now);
   }
 
   get publisherCount(): number {
@@ -241,6 +269,7 @@ export class Sfu {
 
   private forward(room: Room, pub: Publisher, kind: Kind, rtp: RtpPacket): void {
     if (room.publisher !== pub) return;
+    room.lastPacketAt = Date.now();
     for (const v of room.viewers.values()) {
       if (!v.open) continue;
       const s = v.tracks[kind];

@@ -1,0 +1,159 @@
+/**
+ * "Live" means a publisher is sending (issue 13): Discover and the watch page follow the media
+ * server, not only the registry's flag. When the creator's tab closes, the stream shows
+ * "Reconnecting…", new joins are refused with a sentence, and an open watch stops signing (so stops
+ * paying) until the publisher is back. A session whose tab was closed is recovered from a new tab:
+ * closed with its refund, to the planck.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, screenshot, startApp, type App } from './harness.ts';
+import { ownDeploymentFile, publisherPage, streamKey } from './media-helpers.ts';
+import { blockNumber, connectWallet, emptyEscrow, failing, go, number, open, poll, transfers } from './dapp-helpers.ts';
+import { setupEnv, type Env } from '../e2e/helpers.ts';
+import { liveStream, RATE } from '../e2e/protocol-helpers.ts';
+import { scratchDir } from '../scratch.ts';
+
+let env: Env;
+let app: App;
+let browser: Browser;
+const s = () => ({ browser, env, app });
+
+beforeAll(async () => {
+  env = await setupEnv();
+  app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
+    VILO_SETTLE_INTERVAL_MS: '2000',
+    VILO_RELAY_DB: join(scratchDir('live'), 'relay.sqlite'),
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await env?.api.disconnect();
+});
+
+/** What POST /whip answers `key` with a non-SDP body: 400 once the key is accepted, 401 if not. */
+const whipWith = async (streamId: bigint, key: string) =>
+  (await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/sdp' }, body: 'not sdp' })).status;
+
+const onAirBadge = (page: Page, streamId: bigint) => page.locator(`[data-stream-id="${streamId}"] [data-testid="on-air"]`);
+
+describe('live is true', { retry: 1 }, () => {
+  it('follows the publisher: LIVE while it sends, Reconnecting… and no joins or charges while it is gone, and back', async () => {
+    const { bob, dave } = env.accounts;
+    const streamId = await liveStream(env, bob);
+    await emptyEscrow(env, dave);
+
+    // The registry says live, but nobody sends yet: not LIVE, and no join.
+    const visitor = await open(s(), [{ uri: '//Ferdie', name: 'Ferdie' }]);
+    await connectWallet(app, visitor, 'Ferdie');
+    await go(app, visitor.page, `/watch/${streamId}`);
+    await poll(() => visitor.page.getByTestId('off-air').textContent()).toContain('Nobody is broadcasting on this stream right now');
+    expect(await visitor.page.getByRole('button', { name: 'Join and watch' }).count()).toBe(0);
+
+    let publisher = await publisherPage(browser, app, streamId, await streamKey(app, bob, streamId));
+    const viewer = await open(s(), [{ uri: '//Dave', name: 'Dave' }]);
+    await connectWallet(app, viewer, 'Dave');
+    await go(app, viewer.page, '/');
+    await poll(() => onAirBadge(viewer.page, streamId).textContent()).toBe('LIVE');
+
+    await go(app, viewer.page, `/watch/${streamId}`);
+    await viewer.page.getByTestId('deposit').fill('0.0006');
+    await viewer.page.getByRole('button', { name: 'Join and watch' }).click();
+    await viewer.page.getByTestId('meter').waitFor({ timeout: 30_000 });
+    await poll(async () => number(viewer.page, 'meter', 'data-ticks'), { timeout: 30_000 }).toBeGreaterThanOrEqual(3n);
+    expect(await viewer.page.getByTestId('on-air').textContent()).toBe('LIVE');
+
+    // The creator's tab closes: within a few seconds the stream is "Reconnecting…" everywhere, the
+    // viewer's count stops (nothing signed, nothing charged) and a newcomer cannot join.
+    await publisher.context().close();
+    await poll(() => viewer.page.getByTestId('meter').getAttribute('data-off-air'), { timeout: 10_000 }).toBe('true');
+    expect(await viewer.page.getByTestId('on-air').textContent()).toBe('Reconnecting…');
+    const pausedAt = await number(viewer.page, 'meter', 'data-ticks');
+    await go(app, visitor.page, '/');
+    await poll(() => onAirBadge(visitor.page, streamId).textContent()).toBe('Reconnecting…');
+    await go(app, visitor.page, `/watch/${streamId}`);
+    await poll(() => visitor.page.getByTestId('off-air').textContent()).toContain('waiting for them to reconnect');
+    expect(await visitor.page.getByRole('button', { name: 'Join and watch' }).count()).toBe(0);
+    await screenshot(viewer.page, 'watch-off-air');
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await number(viewer.page, 'meter', 'data-ticks')).toBe(pausedAt);
+    // The relay settles what was signed, and no more.
+    await poll(async () => (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled).toBe(pausedAt);
+
+    // The creator is back: watching (and paying) resumes.
+    publisher = await publisherPage(browser, app, streamId, await streamKey(app, bob, streamId));
+    await poll(() => viewer.page.getByTestId('meter').getAttribute('data-off-air'), { timeout: 15_000 }).toBe('false');
+    await poll(async () => number(viewer.page, 'meter', 'data-ticks'), { timeout: 20_000 }).toBeGreaterThan(pausedAt + 1n);
+    await viewer.page.getByTestId('video').waitFor({ timeout: 20_000 });
+
+    // The viewer closes the tab without leaving: a new tab finds the session, ends it and refunds.
+    await viewer.context.close();
+    const v2 = await open(s(), [{ uri: '//Dave', name: 'Dave' }]);
+    await connectWallet(app, v2, 'Dave');
+    const block0 = await blockNumber(env.api);
+    await go(app, v2.page, `/watch/${streamId}`);
+    await v2.page.getByRole('button', { name: 'End it and refund' }).click();
+    await v2.page.getByTestId('refund').waitFor({ timeout: 30_000 });
+    expect((await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value).toBeNull();
+    const paidTicks = (await env.ticks.query.viewerTicks(dave.address, streamId, dave.address)).value;
+    expect(paidTicks).toBeGreaterThan(pausedAt);
+    expect(await transfers(env.api, env.payments.address, dave.address, block0)).toEqual([RATE * 600n - RATE * paidTicks]);
+    expect((await env.payments.query.escrowOf(dave.address, dave.address)).value).toBe(0n);
+
+    expect(failing(v2.errors)).toEqual([]);
+    expect(failing(visitor.errors)).toEqual([]);
+    await publisher.context().close();
+    await v2.context.close();
+    await visitor.context.close();
+  }, 300_000);
+
+  it('going live from the camera keeps the encoder key; the key is copied, and replaced only when confirmed', async () => {
+    // Eve: not Charlie, whose account the relay settles with (two senders of one account collide).
+    const { eve } = env.accounts;
+    const streamId = await liveStream(env, eve);
+    const c = await open(s(), [{ uri: '//Eve', name: 'Eve' }]);
+    await c.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url });
+    await connectWallet(app, c, 'Eve');
+    await go(app, c.page, `/creator/${streamId}`);
+    await c.page.getByRole('button', { name: 'Create stream key' }).click();
+    const k1 = (await c.page.getByTestId('stream-key').textContent({ timeout: 30_000 }))!;
+    expect(k1).toMatch(/^vk_/);
+    await c.page.getByTestId('copy-key').click();
+    expect(await c.page.evaluate(() => navigator.clipboard.readText())).toBe(k1);
+    expect(await whipWith(streamId, k1)).toBe(400);
+    expect(await whipWith(streamId, 'vk_wrong')).toBe(401);
+
+    // Another day, the studio no longer holds the key (shown once); the camera goes live with one
+    // signed publish request and OBS's key is untouched.
+    const issued = ((await (await fetch(`${app.url}/api/streams/${streamId}/key`)).json()) as { issuedAtMs: number }).issuedAtMs;
+    await go(app, c.page, `/creator/${streamId}`);
+    await poll(() => c.page.getByTestId('key-status').textContent()).toContain('not shown again');
+    const approvals = c.wallet!.requests.length;
+    await c.page.getByRole('button', { name: 'Go live from camera' }).click();
+    await c.page.getByTestId('preview').waitFor({ timeout: 30_000 });
+    await poll(async () => ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { state: string }).state).toBe('live');
+    expect(await whipWith(streamId, k1)).toBe(400);
+    expect(((await (await fetch(`${app.url}/api/streams/${streamId}/key`)).json()) as { issuedAtMs: number }).issuedAtMs).toBe(issued);
+    expect(c.wallet!.requests.slice(approvals).map((r) => r.kind)).toEqual(['raw']); // one signature, no key request
+    await screenshot(c.page, 'studio-keys');
+
+    // Rotating asks first; Cancel keeps the key, confirming replaces it.
+    await c.page.getByRole('button', { name: 'Rotate stream key…' }).click();
+    await c.page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await whipWith(streamId, k1)).toBe(400);
+    await c.page.getByRole('button', { name: 'Rotate stream key…' }).click();
+    await c.page.getByRole('button', { name: 'Replace the key' }).click();
+    await poll(() => c.page.getByTestId('stream-key').textContent()).not.toBe(k1);
+    const k2 = (await c.page.getByTestId('stream-key').textContent())!;
+    expect(await whipWith(streamId, k1)).toBe(401);
+    expect(await whipWith(streamId, k2)).toBe(400);
+
+    await c.page.getByRole('button', { name: 'Stop camera' }).click();
+    expect(failing(c.errors)).toEqual([]);
+    await c.context.close();
+  }, 180_000);
+});
