@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: a fresh chain with the contracts deployed, typed clients, and a writer
  *  that replaces one marked section of docs/benchmarks.md. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -63,3 +63,27 @@ export function writeSection(name: string, markdown: string): void {
 }
 
 export const fmt = (n: bigint | number) => n.toLocaleString('en-US');
+
+/** One measured figure in docs/benchmarks.json (the machine-readable twin of docs/benchmarks.md). */
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** The target as the issue states it, e.g. "≤ 600". */
+  target: string;
+  /** The command that reproduces the figure. */
+  command: string;
+  /** ISO date of the measurement. */
+  measured_at: string;
+}
+
+/** Adds or replaces figures (by name) in docs/benchmarks.json, keeping the others. */
+export function writeFigures(figures: Omit<Figure, 'measured_at'>[], measuredAt = new Date().toISOString().slice(0, 10)): void {
+  const file = join(ROOT, 'docs/benchmarks.json');
+  const old: { figures: Figure[] } = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { figures: [] };
+  const byName = new Map(old.figures.map((f) => [f.name, f]));
+  for (const f of figures) byName.set(f.name, { ...f, measured_at: measuredAt });
+  const sorted = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  writeFileSync(file, JSON.stringify({ figures: sorted }, null, 2) + '\n');
+  console.log(`[bench] recorded ${figures.map((f) => f.name).join(', ')} in docs/benchmarks.json`);
+}

@@ -14,6 +14,7 @@ import { blockNumber, connectWallet, emptyEscrow, failing, go, number, open, pol
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { liveStream, RATE } from '../e2e/protocol-helpers.ts';
 import { scratchDir } from '../scratch.ts';
+import { formatBalance } from '../../dapp/lib/format/money.ts';
 
 let env: Env;
 let app: App;
@@ -156,4 +157,42 @@ describe('live is true', { retry: 1 }, () => {
     expect(failing(c.errors)).toEqual([]);
     await c.context.close();
   }, 180_000);
+
+  it('fits a 390 px phone: a one-row header on every page, and going live above the studio charts', async () => {
+    const { eve } = env.accounts;
+    const streamId = await liveStream(env, eve);
+    const c = await open(s(), [{ uri: '//Eve', name: 'Eve' }], { width: 390, height: 844 });
+    await connectWallet(app, c, 'Eve');
+    const pages: [string, string, string][] = [
+      ['/', 'mobile-discover', `[data-stream-id="${streamId}"]`],
+      [`/watch/${streamId}`, 'mobile-watch', '[data-testid="where-money-goes"]'],
+      [`/creator/${streamId}`, 'mobile-studio', '#live-h'],
+      ['/wallet', 'mobile-wallet', '[data-testid="balances"]'],
+    ];
+    for (const [path, name, filled] of pages) {
+      await go(app, c.page, path);
+      await c.page.locator(filled).first().waitFor({ timeout: 30_000 }); // the chain's answers are on the page
+      const header = (await c.page.locator('header').boundingBox())!;
+      expect(header.height, `${path}: header height`).toBeLessThan(60);
+      // Nothing is wider than the screen (no sideways scrolling).
+      expect(await c.page.evaluate(() => document.documentElement.scrollWidth), `${path}: page width`).toBeLessThanOrEqual(390);
+      await screenshot(c.page, name);
+    }
+    // The wallet page shows the account's money: free, in escrow, earnings to withdraw — as on chain.
+    await go(app, c.page, '/wallet');
+    const escrow = (await env.payments.query.escrowOf(eve.address, eve.address)).value;
+    await poll(() => c.page.getByTestId('balance-escrow').textContent()).toBe(formatBalance(escrow));
+    expect(await c.page.getByTestId('balance-free').textContent()).toMatch(/UNIT/);
+    // Once development accounts are in use, they are no longer offered.
+    await c.page.getByRole('button', { name: 'Use development accounts' }).click();
+    await poll(() => c.page.getByRole('button', { name: 'Use development accounts' }).count()).toBe(0);
+
+    await go(app, c.page, `/creator/${streamId}`);
+    const goLive = (await c.page.getByRole('heading', { name: 'Go live' }).boundingBox())!;
+    const earnings = (await c.page.getByRole('heading', { name: 'Earnings and audience' }).boundingBox())!;
+    expect(goLive.y).toBeLessThan(earnings.y);
+    expect(goLive.y).toBeLessThan(844); // on the first screen
+    expect(failing(c.errors)).toEqual([]);
+    await c.context.close();
+  }, 120_000);
 });

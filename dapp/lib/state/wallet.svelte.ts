@@ -62,9 +62,11 @@ export class WalletState {
         return;
       }
       const accounts = await web3Accounts({ ss58Format: 42 });
+      // One entry per address: one the extension holds is the extension's, not a dev account's.
+      const held = new Set(accounts.map((a) => a.address));
       this.accounts = [
-        ...accounts.map((a) => ({ address: a.address, name: a.meta.name ?? 'Account', source: a.meta.source })),
-        ...this.accounts.filter((a) => a.source === 'dev'),
+        ...accounts.filter((a, i) => accounts.findIndex((b) => b.address === a.address) === i).map((a) => ({ address: a.address, name: a.meta.name ?? 'Account', source: a.meta.source })),
+        ...this.accounts.filter((a) => a.source === 'dev' && !held.has(a.address)),
       ];
       localStorage.setItem(CONNECTED_KEY, 'extension');
       this.status = 'ready';
@@ -85,7 +87,9 @@ export class WalletState {
       this.#devPairs.set(pair.address, pair);
       return { address: pair.address, name: `${n} (dev account)`, source: 'dev' };
     });
-    this.accounts = [...this.accounts.filter((a) => a.source !== 'dev'), ...dev];
+    // An account the extension already holds stays the extension's (one entry per address).
+    const held = new Set(this.accounts.filter((a) => a.source !== 'dev').map((a) => a.address));
+    this.accounts = [...this.accounts.filter((a) => a.source !== 'dev'), ...dev.filter((a) => !held.has(a.address))];
     localStorage.setItem(DEV_KEY, '1');
     if (this.status !== 'ready') this.status = 'ready';
     this.#restoreSelection();

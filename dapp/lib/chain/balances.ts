@@ -1,0 +1,24 @@
+/** What an account holds, as the wallet page shows it: free balance, escrow, and earnings to withdraw. */
+import type { Contracts } from './connection.ts';
+import { READER, freeBalance } from './connection.ts';
+
+export interface AccountBalances {
+  /** Free balance on chain, plancks. */
+  free: bigint;
+  /** Deposited in the payment handler for watching, plancks. */
+  escrow: bigint;
+  /** Unwithdrawn earnings over the account's own streams, plancks. */
+  earnings: bigint;
+  /** How many streams the account created. */
+  streams: number;
+}
+
+export async function accountBalances(c: Contracts, who: string): Promise<AccountBalances> {
+  const [free, escrow, own] = await Promise.all([
+    freeBalance(c.api, who),
+    c.payments.query.escrowOf(READER, who),
+    c.registry.query.streamsOf(READER, who, 0, 50),
+  ]);
+  const earnings = await Promise.all(own.value.map((s) => c.payments.query.earningsOf(READER, s.id)));
+  return { free, escrow: escrow.value, earnings: earnings.reduce((sum, e) => sum + e.value, 0n), streams: own.value.length };
+}
