@@ -15,6 +15,8 @@ import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { liveStream, RATE } from '../e2e/protocol-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 import { formatBalance } from '../../dapp/lib/format/money.ts';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
+import type { KeyringPair } from '@polkadot/keyring/types';
 
 let env: Env;
 let app: App;
@@ -39,6 +41,10 @@ afterAll(async () => {
 /** What POST /whip answers `key` with a non-SDP body: 400 once the key is accepted, 401 if not. */
 const whipWith = async (streamId: bigint, key: string) =>
   (await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/sdp' }, body: 'not sdp' })).status;
+
+/** The studio's camera credential: the creator's wallet signature of a publish request. */
+const publishToken = (who: KeyringPair, streamId: bigint, timestamp = Date.now(), signedStream = streamId) =>
+  `creator.${who.address}.${timestamp}.${u8aToHex(who.sign(stringToU8a(`vilokanam:publish:${signedStream}:${timestamp}`)))}`;
 
 const onAirBadge = (page: Page, streamId: bigint) => page.locator(`[data-stream-id="${streamId}"] [data-testid="on-air"]`);
 
@@ -195,4 +201,20 @@ describe('live is true', { retry: 1 }, () => {
     expect(failing(c.errors)).toEqual([]);
     await c.context.close();
   }, 120_000);
+
+  it('refuses a forged, replayed, expired or foreign signed publish request by name, and publishes nothing', async () => {
+    const { eve, bob } = env.accounts;
+    const streamId = await liveStream(env, eve);
+    const whipError = async (key: string) => {
+      const res = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/sdp' }, body: 'not sdp' });
+      return `${res.status} ${((await res.json()) as { error: string }).error}`;
+    };
+    const token = publishToken(eve, streamId);
+    expect(await whipError(token)).toBe('400 MalformedSdp'); // accepted: the SDP is what failed
+    expect(await whipError(token)).toBe('401 ReplayedRequest');
+    expect(await whipError(publishToken(bob, streamId))).toBe('403 NotCreator');
+    expect(await whipError(publishToken(eve, streamId, Date.now() - 6 * 60_000))).toBe('401 ExpiredRequest');
+    expect(await whipError(publishToken(eve, streamId, Date.now(), streamId + 1n))).toBe('401 BadSignature');
+    expect(((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { state: string }).state).toBe('offline');
+  });
 });
