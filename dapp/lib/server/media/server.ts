@@ -70,12 +70,18 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createMediaServer(deps: MediaServerDeps) {
   const metrics = new Metrics();
-  // Entitlements are re-read every 2 s in the background: on the local chopsticks chain each contract
-  // read runs the runtime in Wasm, and with several viewers a 1 s refresh saturated it. A reading is
-  // trusted for 60 s while the chain is slow (gate.ts): only top-ups, withdrawals and leaving move
-  // the bound, so this delays noticing those, not the 2 s cut-off when vouchers stop or the coverage
-  // read is used up.
-  const gate = new Gate(deps.chain, { freshMs: deps.freshMs ?? 1_500, refreshMs: 2_000, coverageTrustMs: deps.coverageTrustMs ?? 60_000 });
+  // Entitlements are re-read every 5 s in the background (four contract reads per viewer): on the
+  // local chopsticks chain each read runs the runtime in Wasm, one at a time, and a 2 s refresh with a
+  // few viewers queued reads past 5 s on a loaded machine, so a new session's first read timed out.
+  // A reading is trusted for 60 s while the chain is slow (gate.ts); only top-ups, withdrawals and
+  // leaving move the bound. A top-up is seen at once (the relay re-reads before refusing a voucher
+  // past the coverage); a withdrawal within 5 s. Reads wait up to 10 s before counting as failed.
+  const gate = new Gate(deps.chain, {
+    freshMs: deps.freshMs ?? 1_500,
+    refreshMs: 5_000,
+    readTimeoutMs: 10_000,
+    coverageTrustMs: deps.coverageTrustMs ?? 60_000,
+  });
   const relay = new Relay({
     chain: deps.chain,
     settler: deps.settler,
