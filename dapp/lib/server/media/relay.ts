@@ -27,6 +27,12 @@ export const MAX_BATCH = 100;
 export const MAX_MIN_TICKS = 300;
 /** A session with no new voucher for this long is settled at the next round, whatever its count. */
 export const IDLE_MS = 5_000;
+/**
+ * A settlement not reported in a block within this long is given up on for this round (nothing is
+ * marked settled; the next round resubmits, which is safe: vouchers are cumulative). Without it, one
+ * transaction whose inclusion was never reported would stop every later settlement.
+ */
+export const SETTLE_TIMEOUT_MS = 60_000;
 
 export interface RelayLog {
   (line: string): void;
@@ -153,15 +159,25 @@ export class Relay {
       if (!batch.length) return;
       const t0 = Date.now();
       let results;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        results = await settler.settle(
-          batch.map((v) => ({ voucher: { streamId: v.streamId, viewer: v.viewer, sessionId: v.sessionId, cumulativeTicks: v.cumulativeTicks }, signature: v.signature })),
-        );
+        results = await Promise.race([
+          settler.settle(
+            batch.map((v) => ({ voucher: { streamId: v.streamId, viewer: v.viewer, sessionId: v.sessionId, cumulativeTicks: v.cumulativeTicks }, signature: v.signature })),
+          ),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`not reported in a block within ${SETTLE_TIMEOUT_MS / 1000} s; resubmitting next round`)), SETTLE_TIMEOUT_MS);
+          }),
+        ]);
       } catch (e) {
         metrics.settlementFailures++;
         log?.(`[relay] settlement of ${batch.length} vouchers failed: ${(e as Error).message}`);
         return;
+      } finally {
+        clearTimeout(timer);
       }
+      const which = batch.length <= 5 ? `: ${batch.map((v) => `${v.streamId}/${v.sessionId}@${v.cumulativeTicks}`).join(' ')}` : '';
+      log?.(`[relay] ${batch.length} voucher${batch.length === 1 ? '' : 's'} submitted, in a block after ${Date.now() - t0} ms${which}`);
       metrics.settled((Date.now() - t0) / 1000, batch.length);
       this.o.onSettled?.();
       batch.forEach((v, i) => {
