@@ -73,12 +73,15 @@ describe('live is true', { retry: 1 }, () => {
     await viewer.page.getByTestId('meter').waitFor({ timeout: 30_000 });
     await poll(async () => number(viewer.page, 'meter', 'data-ticks'), { timeout: 30_000 }).toBeGreaterThanOrEqual(3n);
     expect(await viewer.page.getByTestId('on-air').textContent()).toBe('LIVE');
+    // The page's video state is the <video> element's: frames are being presented.
+    await poll(() => viewer.page.getByTestId('video-state').textContent()).toBe('Video: playing');
 
     // The creator's tab closes: within a few seconds the stream is "Reconnecting…" everywhere, the
     // viewer's count stops (nothing signed, nothing charged) and a newcomer cannot join.
     await publisher.context().close();
     await poll(() => viewer.page.getByTestId('meter').getAttribute('data-off-air'), { timeout: 10_000 }).toBe('true');
     expect(await viewer.page.getByTestId('on-air').textContent()).toBe('Reconnecting…');
+    expect(await viewer.page.getByTestId('video-state').textContent()).toBe('Video: stopped: the creator is not sending video');
     const pausedAt = await number(viewer.page, 'meter', 'data-ticks');
     await go(app, visitor.page, '/');
     await poll(() => onAirBadge(visitor.page, streamId).textContent()).toBe('Reconnecting…');
