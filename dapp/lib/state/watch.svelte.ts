@@ -76,6 +76,8 @@ export class WatchSession {
   #timers: ReturnType<typeof setTimeout>[] = [];
   #closed = false;
   #loadGen = 0;
+  /** Numbers each round of chain reads: an older round that answers late must not overwrite a newer one. */
+  #readGen = 0;
 
   constructor(
     readonly streamId: bigint,
@@ -147,6 +149,9 @@ export class WatchSession {
       if (this.stream) this.stream = { ...this.stream, viewers: viewers.value };
       return;
     }
+    // A poll's round may have started before an action's transaction landed and answer after the
+    // action's own round: only the newest round's figures are shown (the stale escrow after leaving).
+    const gen = ++this.#readGen;
     const [viewers, escrow, session, sub, expiry, balance] = await Promise.all([
       viewersRead,
       c.payments.query.escrowOf(READER, viewer),
@@ -155,6 +160,7 @@ export class WatchSession {
       c.payments.query.subscriptionExpiry(READER, viewer, this.streamId),
       freeBalance(c.api, viewer),
     ]);
+    if (gen !== this.#readGen) return;
     if (this.stream) this.stream = { ...this.stream, viewers: viewers.value };
     this.escrow = escrow.value;
     this.subscribed = sub.value;
