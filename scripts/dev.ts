@@ -52,8 +52,25 @@ try {
     console.error(`[dev] dApp server exited (${code})`);
     void shutdown(code ?? 1);
   });
-  console.log(`[dev] dApp ready: http://127.0.0.1:${port}/  (${secs()}; Ctrl-C stops)`);
+  // "Ready" only once the server answers: printed earlier, a click on the URL was refused.
+  const url = `http://127.0.0.1:${port}/`;
+  await answering(url, 60_000);
+  console.log(`[dev] dApp ready: ${url}  (${secs()}; Ctrl-C stops)`);
 } catch (e) {
   console.error(`[dev] ${(e as Error).name}: ${(e as Error).message}`);
   await shutdown(1);
+}
+
+/** Resolves once `url` answers (any status below 500); throws after `ms`. */
+async function answering(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(url)).status < 500) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > end) throw new Error(`the dApp server did not answer at ${url} within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
