@@ -2,19 +2,27 @@
  * A slow chain does not cut a paying viewer: the media server reads the chain through a proxy that
  * holds every answer for 10 s. The gate keeps serving the viewer whose payment its last reading
  * proves, and still cuts, within 2 s, the viewer whose coverage runs out during the stall.
+ *
+ * On a chain of its own: the suite's chopsticks chain is slowest by the end of a full run (tens of
+ * seconds a block), and this test needs the stall it makes to be the only one.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startChain, type Chain } from '../../scripts/chain/launch.ts';
+import { connect, signerFrom } from '../../scripts/lib/chain.ts';
+import { deployAll } from '../../scripts/deploy.ts';
 import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
 import { stallingProxy, type StallingProxy } from '../stalling-proxy.ts';
 import { launchBrowser, startApp, type App } from './harness.ts';
-import { ownDeploymentFile, publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
+import { publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 const STALL_MS = 10_000;
 
+let chain: Chain;
 let env: Env;
 let proxy: StallingProxy;
 let app: App;
@@ -22,9 +30,15 @@ let browser: Browser;
 let streamId: bigint;
 
 beforeAll(async () => {
-  env = await setupEnv();
-  proxy = await stallingProxy(inject('chainUrl'));
-  app = await startApp(proxy.url, ownDeploymentFile(), {
+  chain = await startChain();
+  const api = await connect(chain.url);
+  const deployment = await deployAll(api, await signerFrom(api, undefined));
+  await api.disconnect();
+  const deploymentFile = join(scratchDir('stall'), 'deployment.json');
+  writeFileSync(deploymentFile, JSON.stringify(deployment, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  env = await setupEnv({ chainUrl: chain.url, deployment });
+  proxy = await stallingProxy(chain.url);
+  app = await startApp(proxy.url, deploymentFile, {
     VILO_RELAY_DB: join(scratchDir('stall'), 'relay.sqlite'),
     VILO_SETTLE_INTERVAL_MS: '4000',
   });
@@ -39,7 +53,8 @@ afterAll(async () => {
   await app?.stop();
   await proxy?.close();
   await env?.api.disconnect();
-});
+  await chain?.stop();
+}, 60_000);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

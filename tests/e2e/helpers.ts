@@ -5,6 +5,7 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connect } from '../../scripts/lib/chain.ts';
+import type { Deployment } from '../../scripts/deploy.ts';
 import {
   PaymentHandlerContract,
   PricingEngineContract,
@@ -21,10 +22,11 @@ export interface Env {
   ticks: TickStreamContract;
 }
 
-export async function setupEnv(): Promise<Env> {
+/** Clients of the run's chain and deployment, or of another chain's (`at`: a test with a chain of its own). */
+export async function setupEnv(at?: { chainUrl: string; deployment: Deployment }): Promise<Env> {
   await cryptoWaitReady();
-  const api = await connect(inject('chainUrl'));
-  const d = inject('deployment').contracts;
+  const api = await connect(at?.chainUrl ?? inject('chainUrl'));
+  const d = (at?.deployment ?? inject('deployment')).contracts;
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const dev = (n: string) => keyring.addFromUri(`//${n[0].toUpperCase()}${n.slice(1)}`);
   return {
