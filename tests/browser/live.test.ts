@@ -39,8 +39,11 @@ afterAll(async () => {
 });
 
 /** What POST /whip answers `key` with a non-SDP body: 400 once the key is accepted, 401 if not. */
-const whipWith = async (streamId: bigint, key: string) =>
-  (await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/sdp' }, body: 'not sdp' })).status;
+const whipAnswer = async (streamId: bigint, key: string) => {
+  const res = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/sdp' }, body: 'not sdp' });
+  return { status: res.status, error: ((await res.json()) as { error: string }).error };
+};
+const whipWith = async (streamId: bigint, key: string) => (await whipAnswer(streamId, key)).status;
 
 /** The studio's camera credential: the creator's wallet signature of a publish request. */
 const publishToken = (who: KeyringPair, streamId: bigint, timestamp = Date.now(), signedStream = streamId) =>
@@ -209,8 +212,8 @@ describe('live is true', { retry: 1 }, () => {
     const { eve, bob } = env.accounts;
     const streamId = await liveStream(env, eve);
     const whipError = async (key: string) => {
-      const res = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/sdp' }, body: 'not sdp' });
-      return `${res.status} ${((await res.json()) as { error: string }).error}`;
+      const { status, error } = await whipAnswer(streamId, key);
+      return `${status} ${error}`;
     };
     const token = publishToken(eve, streamId);
     expect(await whipError(token)).toBe('400 MalformedSdp'); // accepted: the SDP is what failed
