@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshot, startApp, type App } from './harness.ts';
-import { ownDeploymentFile, publisherPage, streamKey } from './media-helpers.ts';
+import { ownDeploymentFile, publisherPage, streamKey, untilChain } from './media-helpers.ts';
 import { blockNumber, connectWallet, emptyEscrow, failing, go, number, open, poll, transfers } from './dapp-helpers.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { liveStream, RATE } from '../e2e/protocol-helpers.ts';
@@ -95,7 +95,8 @@ describe('live is true', { retry: 1 }, () => {
     await new Promise((r) => setTimeout(r, 4_000));
     expect(await number(viewer.page, 'meter', 'data-ticks')).toBe(pausedAt);
     // The relay settles what was signed, and no more.
-    await poll(async () => (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled).toBe(pausedAt);
+    let settled: bigint | undefined;
+    await untilChain(env.api, async () => (settled = (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled) === pausedAt, 60_000, () => `the relay to settle ${pausedAt} ticks (settled: ${settled})`);
 
     // The creator is back: watching (and paying) resumes.
     publisher = await publisherPage(browser, app, streamId, await streamKey(app, bob, streamId));

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import type { ApiPromise } from '@polkadot/api';
 import { mediaClientScript } from './media-page.ts';
 import type { App } from './harness.ts';
 import { scratchDir } from '../scratch.ts';
@@ -144,7 +145,6 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
   };
 }
 
-/** Polls `f` until it returns true or `ms` pass. */
 /** Polls `f` every 100 ms until it holds; `what` (or what it returns, computed on timeout) names the wait in the error. */
 export async function until(f: () => Promise<boolean>, ms: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + ms;
@@ -153,4 +153,45 @@ export async function until(f: () => Promise<boolean>, ms: number, what: string 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
+}
+
+/**
+ * Waits for chain state: evaluates `f` now and again at each new best block of `api`'s chain (state
+ * changes only then), until it holds or `ms` pass. Polling a contract query every 100 ms instead costs
+ * the local chain a runtime call each time (~0.2 s on chopsticks) and slows the very blocks awaited.
+ */
+export async function untilChain(
+  api: ApiPromise,
+  f: () => Promise<boolean>,
+  ms: number,
+  what: string | (() => string),
+): Promise<void> {
+  let unsubscribe: (() => void) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let busy = false;
+      let again = false;
+      const check = async () => {
+        if (busy) return void (again = true);
+        busy = true;
+        try {
+          do {
+            again = false;
+            if (await f()) return resolve();
+          } while (again);
+        } catch (e) {
+          reject(e);
+        } finally {
+          busy = false;
+        }
+      };
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms);
+      api.rpc.chain.subscribeNewHeads(() => void check()).then((u) => (unsubscribe = u), reject);
+      void check();
+    });
+  } finally {
+    clearTimeout(timer);
+    unsubscribe?.();
+  }
 }

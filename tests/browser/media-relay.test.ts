@@ -10,7 +10,7 @@ import { toWire, voucherAuthorization } from '../../dapp/lib/media/wire.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream, type Joined } from '../e2e/protocol-helpers.ts';
 import { startApp, type App } from './harness.ts';
-import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
+import { ownDeploymentFile, streamKey, until, untilChain } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 let env: Env;
@@ -65,21 +65,21 @@ describe('relay', { retry: 1 }, () => {
     let app = await startApp(inject('chainUrl'), ownDeploymentFile(), settings);
     try {
       for (let n = 1n; n <= 5n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
-      await until(async () => (await settled()) === 5n, 30_000, 'the first settlement');
+      await untilChain(env.api, async () => (await settled()) === 5n, 60_000, 'the first settlement');
       // Three more accepted, then the server goes down before its next settlement.
       for (let n = 6n; n <= 8n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
       await app.stop();
       expect(await settled()).toBe(5n);
 
       app = await startApp(inject('chainUrl'), ownDeploymentFile(), settings);
-      await until(async () => (await settled()) === 8n, 30_000, 'the vouchers stored before the restart to be settled');
+      await untilChain(env.api, async () => (await settled()) === 8n, 60_000, 'the vouchers stored before the restart to be settled');
       // The same count again (a client retrying after the restart) is acknowledged and changes nothing;
       // an older one is refused as stale; new ones go on.
       const again = await sendVoucher(app, s, 8n);
       expect([again.status, again.json.settledTicks]).toEqual([202, '8']);
       expect((await sendVoucher(app, s, 7n)).json.error).toBe('StaleVoucher');
       for (let n = 9n; n <= 10n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
-      await until(async () => (await settled()) === 10n, 30_000, 'the last settlement');
+      await untilChain(env.api, async () => (await settled()) === 10n, 60_000, 'the last settlement');
       await new Promise((r) => setTimeout(r, 4_500)); // two more relay rounds: nothing more is charged
 
       expect((await env.payments.query.earningsOf(bob.address, streamId)).value).toBe(10n * RATE);
@@ -102,12 +102,12 @@ describe('relay', { retry: 1 }, () => {
       await new Promise((r) => setTimeout(r, 3_000)); // a relay round (every 2 s) passes: 4 < 5, nothing due
       expect(await settled()).toBe(0n);
       expect((await sendVoucher(app, s, 5n)).status).toBe(202);
-      await until(async () => (await settled()) === 5n, 30_000, 'the settlement at 5 unsettled ticks');
+      await untilChain(env.api, async () => (await settled()) === 5n, 60_000, 'the settlement at 5 unsettled ticks');
       for (let n = 6n; n <= 7n; n++) expect((await sendVoucher(app, s, n)).status).toBe(202);
       const lastVoucherAt = Date.now();
       await new Promise((r) => setTimeout(r, 3_000)); // 2 unsettled: not due while the vouchers still may come
       expect(await settled()).toBe(5n);
-      await until(async () => (await settled()) === 7n, 30_000, 'the final count, once the vouchers stopped for 5 s');
+      await untilChain(env.api, async () => (await settled()) === 7n, 60_000, 'the final count, once the vouchers stopped for 5 s');
       expect(Date.now() - lastVoucherAt).toBeGreaterThanOrEqual(4_500);
       expect((await env.payments.query.earningsOf(bob.address, streamId)).value).toBe(7n * RATE);
     } finally {

@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
 import { launchBrowser, startApp, type App } from './harness.ts';
-import { ownDeploymentFile, publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
+import { ownDeploymentFile, publisherPage, streamKey, until, untilChain, viewerPage } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 let env: Env;
@@ -95,7 +95,8 @@ describe('WHIP → SFU → WHEP behind the payment gate', { retry: 1 }, () => {
     let settledSeen = 0n;
     const settled = async () => (settledSeen = (await env.ticks.query.sessionOf(dave.address, streamId, dave.address)).value?.ticksSettled ?? 0n);
     const relayLog = () => app.output().split('\n').filter((l) => l.includes('[relay]')).slice(-5).join('\n');
-    await until(async () => (await settled()) >= last, 20_000, () => `settlement of tick ${last} (settled: ${settledSeen}); relay log:\n${relayLog()}`);
+    // The relay gives a settlement up to 60 s (SETTLE_TIMEOUT_MS) to land in a block.
+    await untilChain(env.api, async () => (await settled()) >= last, 60_000, () => `settlement of tick ${last} (settled: ${settledSeen}); relay log:\n${relayLog()}`);
     await owner.startTicker();
     await until(async () => (await owner.ticks()) > last, 10_000, 'the owner to go on');
     const attacker = await viewer(spec);
