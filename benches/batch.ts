@@ -25,7 +25,7 @@ const bob = b.keyring.addFromUri('//Bob');
 const relay = b.keyring.addFromUri('//Dave');
 
 try {
-  const id = (await b.registry.tx.registerStream(bob, { title: 'Batch bench', description: '', category: 'bench', thumbnailCid: null })).value;
+  const id = (await b.registry.tx.registerStream(bob, { title: 'Batch bench', description: '', category: 'bench', thumbnailCid: null })).one('StreamRegistered').streamId;
   await b.pricing.tx.setPricePlan(bob, id, { ratePerSecond: RATE, premiumRatePerSecond: null, tiers: [], dynamic: null });
   await b.registry.tx.setLive(bob, id, true);
 

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { SessionKey } from '../dapp/lib/protocol/voucher.ts';
 import { artifacts } from '../scripts/lib/toolchain.ts';
-import type { TxResult } from '../typechain/index.ts';
+import type { DecodedEvent, TxResult } from '../typechain/index.ts';
 import { fmt, openBench, writeSection } from './lib.ts';
 
 const RATE = 1_000_000n;
@@ -20,7 +20,7 @@ const dave = b.keyring.addFromUri('//Dave');
 
 const rows: string[] = [];
 const latencies: number[] = [];
-async function measure<T>(label: string, run: () => Promise<TxResult<T>>): Promise<TxResult<T>> {
+async function measure<R extends TxResult<unknown, DecodedEvent, DecodedEvent>>(label: string, run: () => Promise<R>): Promise<R> {
   const t0 = performance.now();
   const r = await run();
   latencies.push(performance.now() - t0);
@@ -31,7 +31,7 @@ async function measure<T>(label: string, run: () => Promise<TxResult<T>>): Promi
 
 try {
   const details = { title: 'Benchmark stream', description: 'A description of typical length for a live stream.', category: 'music', thumbnailCid: null };
-  const id = (await measure('stream_registry.register_stream', () => b.registry.tx.registerStream(bob, details))).value;
+  const id = (await measure('stream_registry.register_stream', () => b.registry.tx.registerStream(bob, details))).one('StreamRegistered').streamId;
   await measure('stream_registry.update_stream', () => b.registry.tx.updateStream(bob, id, { ...details, title: 'Renamed' }));
   const tier = { price: RATE * 3_600n, periodMs: 2_592_000_000n };
   await measure('pricing_engine.set_price_plan (3 tiers, dynamic rule)', () =>
@@ -45,8 +45,8 @@ try {
   await measure('stream_registry.set_live', () => b.registry.tx.setLive(bob, id, true));
   await measure('payment_handler.deposit', () => b.payments.tx.deposit(charlie, { value: RATE * 100n }));
   const key = SessionKey.generate();
-  const session = (await measure('tick_stream.join_stream (with deposit)', () => b.ticks.tx.joinStream(charlie, id, key.publicKey, RATE, false, { value: RATE * 1_000n }))).value;
-  const v = (n: bigint) => key.sign(b.ticks.address, { streamId: id, viewer: charlie.address, sessionId: session.id, cumulativeTicks: n });
+  const session = (await measure('tick_stream.join_stream (with deposit)', () => b.ticks.tx.joinStream(charlie, id, key.publicKey, RATE, false, { value: RATE * 1_000n }))).one('ViewerJoined');
+  const v = (n: bigint) => key.sign(b.ticks.address, { streamId: id, viewer: charlie.address, sessionId: session.sessionId, cumulativeTicks: n });
   await measure('tick_stream.record_ticks (1 voucher)', () => b.ticks.tx.recordTicks(dave, v(10n)));
   await measure('tick_stream.record_ticks_batch (1 voucher)', () => b.ticks.tx.recordTicksBatch(dave, [v(20n)]));
   await measure('payment_handler.withdraw_earnings', () => b.payments.tx.withdrawEarnings(bob, id));

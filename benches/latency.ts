@@ -136,7 +136,7 @@ const app = await startApp(b.chain.url, deployment, { VILO_RELAY_DB: join(dir, '
 const browser = await launchBrowser();
 try {
   const bob = b.keyring.addFromUri('//Bob');
-  const streamId = (await b.registry.tx.registerStream(bob, { title: 'Latency bench', description: 'a clock', category: 'bench', thumbnailCid: null })).value;
+  const streamId = (await b.registry.tx.registerStream(bob, { title: 'Latency bench', description: 'a clock', category: 'bench', thumbnailCid: null })).one('StreamRegistered').streamId;
   await b.pricing.tx.setPricePlan(bob, streamId, { ratePerSecond: RATE, premiumRatePerSecond: null, tiers: [], dynamic: null });
   await b.registry.tx.setLive(bob, streamId, true);
   const publisher = await (await browser.newContext()).newPage();

@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<unknown> {
         if (!v.title || !v.category) throw new UsageError('create needs --title and --category');
         progress('registering the stream …');
         const details = { title: v.title, category: v.category, description: v.description ?? '', thumbnailCid: v.thumbnail ?? null };
-        const id = (await registry.tx.registerStream(me, details)).value;
+        const id = (await registry.tx.registerStream(me, details)).one('StreamRegistered').streamId;
         progress(`stream ${id} registered; setting its price plan …`);
         await pricing.tx.setPricePlan(me, id, plan);
         if (v.live) {

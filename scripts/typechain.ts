@@ -56,6 +56,8 @@ interface Message {
 }
 interface EventSpec {
   label: string;
+  /** The Rust module that declares it: ink! 5 metadata also lists the events of linked contract crates. */
+  module_path: string;
   args: (Arg & { indexed: boolean })[];
   docs: string[];
 }
@@ -151,6 +153,8 @@ export function generateContract(name: string, meta: Metadata): string {
   };
 
   const cls = pascal(name);
+  // Only this contract's own events: those of linked crates are emitted (if ever) at other addresses.
+  const own = meta.spec.events.filter((e) => e.module_path.split('::')[0] === name);
   const queries: string[] = [];
   const txs: string[] = [];
   const errorIds = new Set<number>();
@@ -165,13 +169,15 @@ export function generateContract(name: string, meta: Metadata): string {
       `${d}    ${method}: (caller: string${params.map((p) => `, ${p}`).join('')}, opts?: QueryOptions): Promise<QueryResult<${r.type}>> =>\n      this.call(caller, '${method}', ${argNames}, opts, ${r.returnsResult}),`,
     );
     if (m.mutates) {
+      const emits = emitted(m, own);
+      const outcome = emits.length ? `Extract<${cls}Event, { name: ${emits.map((e) => `'${e}'`).join(' | ')} }>` : 'never';
       txs.push(
-        `${d}    ${method}: (signer: Signer${params.map((p) => `, ${p}`).join('')}, opts?: TxOptions): Promise<TxResult<${r.type}, ${cls}Event>> =>\n      this.send(signer, '${method}', ${argNames}, opts, ${r.returnsResult}),`,
+        `${d}    ${method}: (signer: Signer${params.map((p) => `, ${p}`).join('')}, opts?: TxOptions): Promise<TxResult<${r.type}, ${cls}Event, ${outcome}>> =>\n      this.send(signer, '${method}', ${argNames}, opts, ${r.returnsResult}, ${JSON.stringify(emits)}),`,
       );
     }
   }
 
-  const events = meta.spec.events.map((e) => {
+  const events = own.map((e) => {
     const args = e.args.map((a) => `${camel(a.label)}: ${ts(a.type.type)}`).join('; ');
     return `${doc(e.docs, '  ')}  | { contract: string; name: '${e.label}'; args: { ${args} } }`;
   });
@@ -219,6 +225,19 @@ ${txs.join('\n')}
   };
 }
 `;
+}
+
+/**
+ * The events a message's documentation says it emits ("Emits [`ViewerJoined`]", "[`A`] for each …,
+ * [`B`] …"): every linked name in the sentences from "Emits" on that is one of the contract's events.
+ */
+export function emitted(m: Pick<Message, 'label' | 'docs'>, events: Pick<EventSpec, 'label'>[]): string[] {
+  const text = m.docs.join(' ');
+  const at = text.indexOf('Emits');
+  if (at < 0) return [];
+  const names = new Set(events.map((e) => e.label));
+  const linked = [...text.slice(at).matchAll(/\[`(\w+)`\]/g)].map((x) => x[1]);
+  return [...new Set(linked.filter((n) => names.has(n)))];
 }
 
 /** `///` doc lines of each variant of `pub enum Error` in contracts/<name>/lib.rs. */

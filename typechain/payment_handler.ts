@@ -53,15 +53,7 @@ export type PaymentHandlerEvent =
   /** A subscription was bought or extended. */
   | { contract: string; name: 'SubscriptionPurchased'; args: { viewer: string; streamId: bigint; tier: number; price: bigint; expiresAtMs: bigint } }
   /** Escrow was charged for watched seconds. */
-  | { contract: string; name: 'Charged'; args: { viewer: string; streamId: bigint; ticks: bigint; amount: bigint; fee: bigint } }
-  /** A stream's price plan was set or changed. */
-  | { contract: string; name: 'PricePlanSet'; args: { streamId: bigint; creator: string; ratePerSecond: bigint } }
-  /** A stream's title, description, category or thumbnail changed. */
-  | { contract: string; name: 'StreamUpdated'; args: { streamId: bigint } }
-  /** A stream was registered. */
-  | { contract: string; name: 'StreamRegistered'; args: { streamId: bigint; creator: string; title: string } }
-  /** A stream went live or offline. */
-  | { contract: string; name: 'StreamStatusChanged'; args: { streamId: bigint; live: boolean } };
+  | { contract: string; name: 'Charged'; args: { viewer: string; streamId: bigint; ticks: bigint; amount: bigint; fee: bigint } };
 
 
 const ERROR_SENTENCES: Record<string, string> = {
@@ -101,10 +93,10 @@ export class PaymentHandlerContract extends InkContract {
     /** Returns `amount` of the caller's unspent escrow to them. Emits [`Withdrawn`]. Throws ContractError with the contract's named error. */
     withdraw: (caller: string, amount: bigint, opts?: QueryOptions): Promise<QueryResult<null>> =>
       this.call(caller, 'withdraw', [amount], opts, true),
-    /** Returns all of `viewer`'s unspent escrow to them and the amount returned. Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`. Throws ContractError with the contract's named error. */
+    /** Returns all of `viewer`'s unspent escrow to them and the amount returned. Emits [`Withdrawn`] (nothing if no escrow was left). Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`. Throws ContractError with the contract's named error. */
     refund: (caller: string, viewer: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'refund', [viewer], opts, true),
-    /** Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Throws ContractError with the contract's named error. */
+    /** Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Emits [`Charged`] if money moved. Throws ContractError with the contract's named error. */
     settle: (caller: string, charge: Charge, opts?: QueryOptions): Promise<QueryResult<Settlement>> =>
       this.call(caller, 'settle', [charge], opts, true),
     /** Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks, never more than their escrow holds, and credits the creator's earnings minus the fee. Nothing is charged while a viewer has a live subscription to the stream. One call settles a whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and each stream's earnings are written once per batch, not once per viewer. Requirements: the caller is the wired tick_stream contract (which has checked the vouchers); at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money. Throws ContractError with the contract's named error. */
@@ -157,37 +149,37 @@ export class PaymentHandlerContract extends InkContract {
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
     /** Wires the tick_stream contract, once. Admin only. Throws ContractError with the contract's named error. */
-    setTickStream: (signer: Signer, tickStream: string, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent>> =>
-      this.send(signer, 'setTickStream', [tickStream], opts, true),
+    setTickStream: (signer: Signer, tickStream: string, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, never>> =>
+      this.send(signer, 'setTickStream', [tickStream], opts, true, []),
     /** Adds the value sent to the caller's escrow. Emits [`Deposited`]. Throws ContractError with the contract's named error. */
-    deposit: (signer: Signer, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent>> =>
-      this.send(signer, 'deposit', [], opts, true),
+    deposit: (signer: Signer, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Deposited' }>>> =>
+      this.send(signer, 'deposit', [], opts, true, ["Deposited"]),
     /** Adds the value sent to `viewer`'s escrow (anyone may top up anyone). Emits [`Deposited`]. Throws ContractError with the contract's named error. */
-    depositFor: (signer: Signer, viewer: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent>> =>
-      this.send(signer, 'depositFor', [viewer], opts, true),
+    depositFor: (signer: Signer, viewer: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Deposited' }>>> =>
+      this.send(signer, 'depositFor', [viewer], opts, true, ["Deposited"]),
     /** Returns `amount` of the caller's unspent escrow to them. Emits [`Withdrawn`]. Throws ContractError with the contract's named error. */
-    withdraw: (signer: Signer, amount: bigint, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent>> =>
-      this.send(signer, 'withdraw', [amount], opts, true),
-    /** Returns all of `viewer`'s unspent escrow to them and the amount returned. Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`. Throws ContractError with the contract's named error. */
-    refund: (signer: Signer, viewer: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent>> =>
-      this.send(signer, 'refund', [viewer], opts, true),
-    /** Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Throws ContractError with the contract's named error. */
-    settle: (signer: Signer, charge: Charge, opts?: TxOptions): Promise<TxResult<Settlement, PaymentHandlerEvent>> =>
-      this.send(signer, 'settle', [charge], opts, true),
+    withdraw: (signer: Signer, amount: bigint, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Withdrawn' }>>> =>
+      this.send(signer, 'withdraw', [amount], opts, true, ["Withdrawn"]),
+    /** Returns all of `viewer`'s unspent escrow to them and the amount returned. Emits [`Withdrawn`] (nothing if no escrow was left). Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`. Throws ContractError with the contract's named error. */
+    refund: (signer: Signer, viewer: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Withdrawn' }>>> =>
+      this.send(signer, 'refund', [viewer], opts, true, ["Withdrawn"]),
+    /** Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Emits [`Charged`] if money moved. Throws ContractError with the contract's named error. */
+    settle: (signer: Signer, charge: Charge, opts?: TxOptions): Promise<TxResult<Settlement, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Charged' }>>> =>
+      this.send(signer, 'settle', [charge], opts, true, ["Charged"]),
     /** Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks, never more than their escrow holds, and credits the creator's earnings minus the fee. Nothing is charged while a viewer has a live subscription to the stream. One call settles a whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and each stream's earnings are written once per batch, not once per viewer. Requirements: the caller is the wired tick_stream contract (which has checked the vouchers); at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money. Throws ContractError with the contract's named error. */
-    settleMany: (signer: Signer, charges: Charge[], opts?: TxOptions): Promise<TxResult<Settlement[], PaymentHandlerEvent>> =>
-      this.send(signer, 'settleMany', [charges], opts, true),
+    settleMany: (signer: Signer, charges: Charge[], opts?: TxOptions): Promise<TxResult<Settlement[], PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Charged' }>>> =>
+      this.send(signer, 'settleMany', [charges], opts, true, ["Charged"]),
     /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, paid with exactly the value sent. Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
-    buySubscription: (signer: Signer, streamId: bigint, tier: number, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent>> =>
-      this.send(signer, 'buySubscription', [streamId, tier], opts, true),
+    buySubscription: (signer: Signer, streamId: bigint, tier: number, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'SubscriptionPurchased' }>>> =>
+      this.send(signer, 'buySubscription', [streamId, tier], opts, true, ["SubscriptionPurchased"]),
     /** Pays all of a stream's earnings to its creator. Emits [`EarningsWithdrawn`]. Requirements: the caller is the stream's creator; there is something to withdraw. Throws ContractError with the contract's named error. */
-    withdrawEarnings: (signer: Signer, streamId: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent>> =>
-      this.send(signer, 'withdrawEarnings', [streamId], opts, true),
+    withdrawEarnings: (signer: Signer, streamId: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'EarningsWithdrawn' }>>> =>
+      this.send(signer, 'withdrawEarnings', [streamId], opts, true, ["EarningsWithdrawn"]),
     /** Sets the platform fee. Admin only; at most [`MAX_FEE_BPS`]. Emits [`FeeChanged`]. Throws ContractError with the contract's named error. */
-    setFeeBps: (signer: Signer, feeBps: number, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent>> =>
-      this.send(signer, 'setFeeBps', [feeBps], opts, true),
+    setFeeBps: (signer: Signer, feeBps: number, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'FeeChanged' }>>> =>
+      this.send(signer, 'setFeeBps', [feeBps], opts, true, ["FeeChanged"]),
     /** Pays all collected fees to `to`. Admin only. Emits [`FeesWithdrawn`]. Throws ContractError with the contract's named error. */
-    withdrawFees: (signer: Signer, to: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent>> =>
-      this.send(signer, 'withdrawFees', [to], opts, true),
+    withdrawFees: (signer: Signer, to: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'FeesWithdrawn' }>>> =>
+      this.send(signer, 'withdrawFees', [to], opts, true, ["FeesWithdrawn"]),
   };
 }

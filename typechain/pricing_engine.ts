@@ -54,13 +54,7 @@ export type PricingEngineError =
 /** Events of pricing_engine. */
 export type PricingEngineEvent =
   /** A stream's price plan was set or changed. */
-  | { contract: string; name: 'PricePlanSet'; args: { streamId: bigint; creator: string; ratePerSecond: bigint } }
-  /** A stream's title, description, category or thumbnail changed. */
-  | { contract: string; name: 'StreamUpdated'; args: { streamId: bigint } }
-  /** A stream was registered. */
-  | { contract: string; name: 'StreamRegistered'; args: { streamId: bigint; creator: string; title: string } }
-  /** A stream went live or offline. */
-  | { contract: string; name: 'StreamStatusChanged'; args: { streamId: bigint; live: boolean } };
+  | { contract: string; name: 'PricePlanSet'; args: { streamId: bigint; creator: string; ratePerSecond: bigint } };
 
 
 const ERROR_SENTENCES: Record<string, string> = {
@@ -106,7 +100,7 @@ export class PricingEngineContract extends InkContract {
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
     /** Sets or replaces a stream's price plan. Sessions already running keep their locked rate. Requirements: the caller created the stream in the registry; the plan passes [`validate`]. Emits [`PricePlanSet`]. Throws ContractError with the contract's named error. */
-    setPricePlan: (signer: Signer, streamId: bigint, plan: PlanInput, opts?: TxOptions): Promise<TxResult<null, PricingEngineEvent>> =>
-      this.send(signer, 'setPricePlan', [streamId, plan], opts, true),
+    setPricePlan: (signer: Signer, streamId: bigint, plan: PlanInput, opts?: TxOptions): Promise<TxResult<null, PricingEngineEvent, Extract<PricingEngineEvent, { name: 'PricePlanSet' }>>> =>
+      this.send(signer, 'setPricePlan', [streamId, plan], opts, true, ["PricePlanSet"]),
   };
 }

@@ -106,13 +106,13 @@ export class StreamRegistryContract extends InkContract {
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
     /** Registers a stream for the caller, offline at first, and returns its id. Requirements: the details pass [`validate`]. Emits [`StreamRegistered`]. Throws ContractError with the contract's named error. */
-    registerStream: (signer: Signer, details: StreamDetails, opts?: TxOptions): Promise<TxResult<bigint, StreamRegistryEvent>> =>
-      this.send(signer, 'registerStream', [details], opts, true),
+    registerStream: (signer: Signer, details: StreamDetails, opts?: TxOptions): Promise<TxResult<bigint, StreamRegistryEvent, Extract<StreamRegistryEvent, { name: 'StreamRegistered' }>>> =>
+      this.send(signer, 'registerStream', [details], opts, true, ["StreamRegistered"]),
     /** Replaces a stream's editable details. Requirements: the caller created the stream; the details pass [`validate`]. Emits [`StreamUpdated`]. Throws ContractError with the contract's named error. */
-    updateStream: (signer: Signer, streamId: bigint, details: StreamDetails, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent>> =>
-      this.send(signer, 'updateStream', [streamId, details], opts, true),
+    updateStream: (signer: Signer, streamId: bigint, details: StreamDetails, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent, Extract<StreamRegistryEvent, { name: 'StreamUpdated' }>>> =>
+      this.send(signer, 'updateStream', [streamId, details], opts, true, ["StreamUpdated"]),
     /** Sets a stream live (`true`) or offline (`false`). The seed's `update_stream_status`. Requirements: the caller created the stream; the status differs from the current one. Emits [`StreamStatusChanged`]. Throws ContractError with the contract's named error. */
-    setLive: (signer: Signer, streamId: bigint, live: boolean, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent>> =>
-      this.send(signer, 'setLive', [streamId, live], opts, true),
+    setLive: (signer: Signer, streamId: bigint, live: boolean, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent, Extract<StreamRegistryEvent, { name: 'StreamStatusChanged' }>>> =>
+      this.send(signer, 'setLive', [streamId, live], opts, true, ["StreamStatusChanged"]),
   };
 }

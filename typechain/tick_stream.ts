@@ -58,34 +58,14 @@ export type EndReason =
 
 /** Events of tick_stream. */
 export type TickStreamEvent =
-  /** A viewer's escrow grew. */
-  | { contract: string; name: 'Deposited'; args: { viewer: string; amount: bigint } }
-  /** Unspent escrow went back to its viewer. */
-  | { contract: string; name: 'Withdrawn'; args: { viewer: string; amount: bigint } }
-  /** The platform fee changed. */
-  | { contract: string; name: 'FeeChanged'; args: { feeBps: number } }
-  /** Collected fees were paid out. */
-  | { contract: string; name: 'FeesWithdrawn'; args: { to: string; amount: bigint } }
-  /** A creator took their earnings. */
-  | { contract: string; name: 'EarningsWithdrawn'; args: { streamId: bigint; creator: string; amount: bigint } }
-  /** A subscription was bought or extended. */
-  | { contract: string; name: 'SubscriptionPurchased'; args: { viewer: string; streamId: bigint; tier: number; price: bigint; expiresAtMs: bigint } }
-  /** Escrow was charged for watched seconds. */
-  | { contract: string; name: 'Charged'; args: { viewer: string; streamId: bigint; ticks: bigint; amount: bigint; fee: bigint } }
-  /** A stream's price plan was set or changed. */
-  | { contract: string; name: 'PricePlanSet'; args: { streamId: bigint; creator: string; ratePerSecond: bigint } }
-  /** A stream's title, description, category or thumbnail changed. */
-  | { contract: string; name: 'StreamUpdated'; args: { streamId: bigint } }
-  /** A stream was registered. */
-  | { contract: string; name: 'StreamRegistered'; args: { streamId: bigint; creator: string; title: string } }
-  /** A stream went live or offline. */
-  | { contract: string; name: 'StreamStatusChanged'; args: { streamId: bigint; live: boolean } }
   /** A session ended and its storage was deleted. */
   | { contract: string; name: 'ViewerLeft'; args: { streamId: bigint; viewer: string; sessionId: bigint; ticks: bigint; reason: EndReason } }
   /** A viewer joined a stream. */
   | { contract: string; name: 'ViewerJoined'; args: { streamId: bigint; viewer: string; sessionId: bigint; ratePerSecond: bigint } }
   /** A voucher was settled (the seed's `TickRecorded`). */
-  | { contract: string; name: 'TicksRecorded'; args: { streamId: bigint; viewer: string; sessionId: bigint; cumulativeTicks: bigint; newTicks: bigint; amount: bigint } };
+  | { contract: string; name: 'TicksRecorded'; args: { streamId: bigint; viewer: string; sessionId: bigint; cumulativeTicks: bigint; newTicks: bigint; amount: bigint } }
+  /** One voucher of a batch was refused and changed nothing (the others of the batch went on). The relay reads this from the block to learn why, instead of trusting a dry run. */
+  | { contract: string; name: 'VoucherRefused'; args: { streamId: bigint; viewer: string; sessionId: bigint; cumulativeTicks: bigint; error: TickStreamError } };
 
 
 const ERROR_SENTENCES: Record<string, string> = {
@@ -116,13 +96,13 @@ export class TickStreamContract extends InkContract {
     /** Joins a live stream: locks the current rate (refused if above `max_rate_per_second`), registers `session_key`, and deposits any value sent into the caller's escrow — all in one wallet approval. Returns the new session. Requirements: the stream is live and priced; no open session of the caller on it; the escrow (after the deposit) covers one second, unless the rate is zero or the caller holds a live subscription. Emits [`ViewerJoined`]. Throws ContractError with the contract's named error. */
     joinStream: (caller: string, streamId: bigint, sessionKey: Hex, maxRatePerSecond: bigint, premium: boolean, opts?: QueryOptions): Promise<QueryResult<Session>> =>
       this.call(caller, 'joinStream', [streamId, sessionKey, maxRatePerSecond, premium], opts, true),
-    /** Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the settled count changes nothing and is not an error (settlement is idempotent). Throws ContractError with the contract's named error. */
+    /** Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the settled count changes nothing and is not an error (settlement is idempotent). Emits [`TicksRecorded`]. Throws ContractError with the contract's named error. */
     recordTicks: (caller: string, signed: SignedVoucher, opts?: QueryOptions): Promise<QueryResult<TickReceipt>> =>
       this.call(caller, 'recordTicks', [signed], opts, true),
-    /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
+    /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Emits [`TicksRecorded`] for each voucher settled (with no new seconds if it was already), [`VoucherRefused`] for each refused, and [`ViewerLeft`] for each session that ran out of funds. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
     recordTicksBatch: (caller: string, vouchers: SignedVoucher[], opts?: QueryOptions): Promise<QueryResult<({ ok: TickReceipt } | { err: TickStreamError })[]>> =>
       this.call(caller, 'recordTicksBatch', [vouchers], opts, true),
-    /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
+    /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`TicksRecorded`] for the final voucher and [`ViewerLeft`]; the refund is the payment handler's `Withdrawn` event. Throws ContractError with the contract's named error. */
     leaveStream: (caller: string, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'leaveStream', [streamId, finalVoucher, refund], opts, true),
     /** Ends a session nobody has settled for [`IDLE_TIMEOUT_MS`], so that abandoned sessions do not count as viewers. Anyone may call it. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
@@ -154,19 +134,19 @@ export class TickStreamContract extends InkContract {
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
     /** Joins a live stream: locks the current rate (refused if above `max_rate_per_second`), registers `session_key`, and deposits any value sent into the caller's escrow — all in one wallet approval. Returns the new session. Requirements: the stream is live and priced; no open session of the caller on it; the escrow (after the deposit) covers one second, unless the rate is zero or the caller holds a live subscription. Emits [`ViewerJoined`]. Throws ContractError with the contract's named error. */
-    joinStream: (signer: Signer, streamId: bigint, sessionKey: Hex, maxRatePerSecond: bigint, premium: boolean, opts?: TxOptions): Promise<TxResult<Session, TickStreamEvent>> =>
-      this.send(signer, 'joinStream', [streamId, sessionKey, maxRatePerSecond, premium], opts, true),
-    /** Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the settled count changes nothing and is not an error (settlement is idempotent). Throws ContractError with the contract's named error. */
-    recordTicks: (signer: Signer, signed: SignedVoucher, opts?: TxOptions): Promise<TxResult<TickReceipt, TickStreamEvent>> =>
-      this.send(signer, 'recordTicks', [signed], opts, true),
-    /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
-    recordTicksBatch: (signer: Signer, vouchers: SignedVoucher[], opts?: TxOptions): Promise<TxResult<({ ok: TickReceipt } | { err: TickStreamError })[], TickStreamEvent>> =>
-      this.send(signer, 'recordTicksBatch', [vouchers], opts, true),
-    /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
-    leaveStream: (signer: Signer, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent>> =>
-      this.send(signer, 'leaveStream', [streamId, finalVoucher, refund], opts, true),
+    joinStream: (signer: Signer, streamId: bigint, sessionKey: Hex, maxRatePerSecond: bigint, premium: boolean, opts?: TxOptions): Promise<TxResult<Session, TickStreamEvent, Extract<TickStreamEvent, { name: 'ViewerJoined' }>>> =>
+      this.send(signer, 'joinStream', [streamId, sessionKey, maxRatePerSecond, premium], opts, true, ["ViewerJoined"]),
+    /** Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the settled count changes nothing and is not an error (settlement is idempotent). Emits [`TicksRecorded`]. Throws ContractError with the contract's named error. */
+    recordTicks: (signer: Signer, signed: SignedVoucher, opts?: TxOptions): Promise<TxResult<TickReceipt, TickStreamEvent, Extract<TickStreamEvent, { name: 'TicksRecorded' }>>> =>
+      this.send(signer, 'recordTicks', [signed], opts, true, ["TicksRecorded"]),
+    /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Emits [`TicksRecorded`] for each voucher settled (with no new seconds if it was already), [`VoucherRefused`] for each refused, and [`ViewerLeft`] for each session that ran out of funds. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
+    recordTicksBatch: (signer: Signer, vouchers: SignedVoucher[], opts?: TxOptions): Promise<TxResult<({ ok: TickReceipt } | { err: TickStreamError })[], TickStreamEvent, Extract<TickStreamEvent, { name: 'TicksRecorded' | 'VoucherRefused' | 'ViewerLeft' }>>> =>
+      this.send(signer, 'recordTicksBatch', [vouchers], opts, true, ["TicksRecorded","VoucherRefused","ViewerLeft"]),
+    /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`TicksRecorded`] for the final voucher and [`ViewerLeft`]; the refund is the payment handler's `Withdrawn` event. Throws ContractError with the contract's named error. */
+    leaveStream: (signer: Signer, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent, Extract<TickStreamEvent, { name: 'TicksRecorded' | 'ViewerLeft' }>>> =>
+      this.send(signer, 'leaveStream', [streamId, finalVoucher, refund], opts, true, ["TicksRecorded","ViewerLeft"]),
     /** Ends a session nobody has settled for [`IDLE_TIMEOUT_MS`], so that abandoned sessions do not count as viewers. Anyone may call it. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
-    endIdleSession: (signer: Signer, streamId: bigint, viewer: string, opts?: TxOptions): Promise<TxResult<null, TickStreamEvent>> =>
-      this.send(signer, 'endIdleSession', [streamId, viewer], opts, true),
+    endIdleSession: (signer: Signer, streamId: bigint, viewer: string, opts?: TxOptions): Promise<TxResult<null, TickStreamEvent, Extract<TickStreamEvent, { name: 'ViewerLeft' }>>> =>
+      this.send(signer, 'endIdleSession', [streamId, viewer], opts, true, ["ViewerLeft"]),
   };
 }

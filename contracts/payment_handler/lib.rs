@@ -276,7 +276,8 @@ pub mod payment_handler {
             self.pay_out_escrow(viewer, amount)
         }
 
-        /// Returns all of `viewer`'s unspent escrow to them and the amount returned.
+        /// Returns all of `viewer`'s unspent escrow to them and the amount returned. Emits
+        /// [`Withdrawn`] (nothing if no escrow was left).
         ///
         /// Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`.
         #[ink(message)]
@@ -293,7 +294,8 @@ pub mod payment_handler {
             Ok(amount)
         }
 
-        /// Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`].
+        /// Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Emits
+        /// [`Charged`] if money moved.
         #[ink(message)]
         pub fn settle(&mut self, charge: Charge) -> Result<Settlement> {
             self.settle_many(ink::prelude::vec![charge])?.pop().ok_or(Error::Overflow)

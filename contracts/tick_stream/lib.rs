@@ -152,6 +152,24 @@ pub mod tick_stream {
         pub amount: Balance,
     }
 
+    /// One voucher of a batch was refused and changed nothing (the others of the batch went on).
+    /// The relay reads this from the block to learn why, instead of trusting a dry run.
+    #[ink(event)]
+    pub struct VoucherRefused {
+        /// The voucher's stream.
+        #[ink(topic)]
+        pub stream_id: StreamId,
+        /// The voucher's viewer.
+        #[ink(topic)]
+        pub viewer: AccountId,
+        /// The voucher's session.
+        pub session_id: u64,
+        /// The voucher's cumulative count.
+        pub cumulative_ticks: u64,
+        /// Why it was refused.
+        pub error: Error,
+    }
+
     /// A session ended and its storage was deleted.
     #[ink(event)]
     pub struct ViewerLeft {
@@ -319,7 +337,8 @@ pub mod tick_stream {
         }
 
         /// Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the
-        /// settled count changes nothing and is not an error (settlement is idempotent).
+        /// settled count changes nothing and is not an error (settlement is idempotent). Emits
+        /// [`TicksRecorded`].
         #[ink(message)]
         pub fn record_ticks(&mut self, signed: SignedVoucher) -> Result<TickReceipt> {
             self.record_ticks_batch(ink::prelude::vec![signed])?
@@ -328,7 +347,9 @@ pub mod tick_stream {
         }
 
         /// Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with
-        /// its error in the returned list and does not stop the others.
+        /// its error in the returned list and does not stop the others. Emits [`TicksRecorded`] for
+        /// each voucher settled (with no new seconds if it was already), [`VoucherRefused`] for each
+        /// refused, and [`ViewerLeft`] for each session that ran out of funds.
         ///
         /// Requirements: at most [`MAX_BATCH`] vouchers.
         #[ink(message)]
@@ -389,17 +410,38 @@ pub mod tick_stream {
             let mut per_stream: BTreeMap<StreamId, u64> = BTreeMap::new();
             let mut receipts = Vec::with_capacity(vouchers.len());
             for (signed, result) in vouchers.iter().zip(asked) {
+                let v = &signed.voucher;
+                if let Err(error) = &result {
+                    self.env().emit_event(VoucherRefused {
+                        stream_id: v.stream_id,
+                        viewer: v.viewer,
+                        session_id: v.session_id,
+                        cumulative_ticks: v.cumulative_ticks,
+                        error: error.clone(),
+                    });
+                }
                 let receipt = result.map(|asked| {
-                    if asked == 0 {
-                        return TickReceipt::default();
-                    }
-                    let paid = settlements.next().unwrap_or_default();
-                    let v = &signed.voucher;
                     let key = (v.stream_id, v.viewer);
                     let current = match sessions.get(&key) {
                         Some(s) => s.clone(),
                         None => seen.get(&key).map(|(stored, _)| stored.clone()),
                     };
+                    if asked == 0 {
+                        // Already settled (settlement is idempotent): the block says so, for whoever
+                        // submitted it to read.
+                        if let Some(session) = &current {
+                            self.env().emit_event(TicksRecorded {
+                                stream_id: v.stream_id,
+                                viewer: v.viewer,
+                                session_id: session.id,
+                                cumulative_ticks: session.ticks_settled,
+                                new_ticks: 0,
+                                amount: 0,
+                            });
+                        }
+                        return TickReceipt::default();
+                    }
+                    let paid = settlements.next().unwrap_or_default();
                     let Some(mut session) = current else {
                         // Ended by an earlier voucher of this batch (out of funds): nothing was paid.
                         return TickReceipt { new_ticks: paid.ticks_paid, amount: paid.amount, session_ended: true };
@@ -441,7 +483,8 @@ pub mod tick_stream {
 
         /// Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the
         /// session, and with `refund` returns all unspent escrow to the caller. Returns the refund.
-        /// Emits [`ViewerLeft`].
+        /// Emits [`TicksRecorded`] for the final voucher and [`ViewerLeft`]; the refund is the
+        /// payment handler's `Withdrawn` event.
         #[ink(message)]
         pub fn leave_stream(
             &mut self,
@@ -596,7 +639,7 @@ pub mod tick_stream {
 
 pub use self::tick_stream::{
     new_ticks, voucher_payload, EndReason, Error, Session, SessionKey, Signature, SignedVoucher, TickReceipt,
-    TickStream, TickStreamRef, Voucher, IDLE_TIMEOUT_MS, MAX_BATCH, VOUCHER_DOMAIN,
+    TickStream, TickStreamRef, Voucher, VoucherRefused, IDLE_TIMEOUT_MS, MAX_BATCH, VOUCHER_DOMAIN,
 };
 
 #[cfg(test)]

@@ -166,6 +166,24 @@ fn vouchers_without_a_session_are_refused_one_by_one() {
 }
 
 #[ink::test]
+fn each_refused_voucher_of_a_batch_is_in_the_block_with_its_reason() {
+    let mut c = contract();
+    let (sk, _) = key(1);
+    let me = ink::env::account_id::<E>();
+    let before = test::recorded_events().count();
+    c.record_ticks_batch(vec![sign(&sk, me, voucher(1, 7, 5)), sign(&sk, me, voucher(2, 8, 9))])
+        .unwrap();
+    let refused: Vec<VoucherRefused> = test::recorded_events()
+        .skip(before)
+        .map(|e| <VoucherRefused as ink::scale::Decode>::decode(&mut &e.data[..]).expect("a VoucherRefused event"))
+        .collect();
+    assert_eq!(refused.len(), 2);
+    assert_eq!((refused[0].stream_id, refused[0].session_id, refused[0].cumulative_ticks), (1, 7, 5));
+    assert_eq!(refused[0].error, Error::NoSession { stream_id: 1, viewer: viewer() });
+    assert_eq!((refused[1].stream_id, refused[1].session_id, refused[1].cumulative_ticks), (2, 8, 9));
+}
+
+#[ink::test]
 fn a_batch_past_the_limit_is_refused() {
     let mut c = contract();
     let (sk, _) = key(1);

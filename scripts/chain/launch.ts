@@ -145,7 +145,7 @@ export async function startChain(env = process.env): Promise<Chain> {
   const [cmd, args] = nodeBin ? await contractsNodeCommand(nodeBin, port) : chopsticksCommand(port);
   const url = `ws://127.0.0.1:${port}`;
 
-  const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString());

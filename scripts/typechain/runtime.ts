@@ -54,13 +54,28 @@ export interface DecodedEvent {
   args: Record<string, unknown>;
 }
 
-export interface TxResult<T, E extends DecodedEvent = DecodedEvent> {
-  /** The message's return value, from the dry run just before signing. */
-  value: T;
+/**
+ * What a transaction did, read from the block that includes it. The message's return value is not
+ * here: a chain returns none to a transaction. `dryRun` is the prediction made before signing, against
+ * the state before the block; with several transactions in a block it can differ from what happened
+ * (two joins in one block both predict the same session id). Read what happened from `outcome`.
+ */
+export interface TxResult<T, E extends DecodedEvent = DecodedEvent, O extends E = E> {
+  /** The dry run's return value: a prediction, not a result. */
+  dryRun: T;
+  /** The events this message documents (`Emits [...]`), emitted by this contract in this transaction, in order. */
+  outcome: O[];
+  /**
+   * The arguments of the one outcome event named `name` (a join's ViewerJoined, a registration's
+   * StreamRegistered). Throws ChainError('NoOutcome') if the block has none or several.
+   */
+  one<N extends O['name']>(name: N): Extract<O, { name: N }>['args'];
   blockHash: string;
   txHash: string;
   /** This contract's events in the transaction. */
   events: E[];
+  /** Every event of the transaction (to decode another contract's, e.g. the payment handler's refund). */
+  records: EventRecord[];
   gasRequired: { refTime: bigint; proofSize: bigint };
   storageDeposit: bigint;
   /** Transaction fee the signer paid, in plancks. */
@@ -99,6 +114,7 @@ export class ChainError extends Error {
 }
 
 const BIG = 1n << 63n;
+
 
 /** Plain JavaScript value of a decoded codec: see the generated types for the shapes. */
 export function plain(codec: Codec): unknown {
@@ -199,8 +215,18 @@ export class InkContract {
     return { value: value as T, gasRequired: weight(res.gasRequired), storageDeposit: deposit };
   }
 
-  /** Dry-runs, then signs and submits `method`; resolves once included (or finalized). */
-  async send<T, E extends DecodedEvent>(signer: Signer, method: string, args: unknown[], opts: TxOptions = {}, returnsResult = false): Promise<TxResult<T, E>> {
+  /**
+   * Dry-runs (for gas, deposit and the contract's named error), then signs and submits `method`;
+   * resolves once included (or finalized) with the events named in `emits` as its outcome.
+   */
+  async send<T, E extends DecodedEvent, O extends E = E>(
+    signer: Signer,
+    method: string,
+    args: unknown[],
+    opts: TxOptions = {},
+    returnsResult = false,
+    emits: readonly string[] = [],
+  ): Promise<TxResult<T, E, O>> {
     const dry = await this.call<T>(signer.address, method, args, { value: opts.value }, returnsResult);
     const gasLimit = this.api.registry.createType('WeightV2', {
       refTime: (dry.gasRequired.refTime * 12n) / 10n,
@@ -229,11 +255,20 @@ export class InkContract {
         unsub?.();
         if (result.dispatchError) return fail(this.dispatchError(result.dispatchError));
         const blockHash = (st.isInBlock ? st.asInBlock : st.asFinalized).toHex();
+        const events = this.decodeEvents(result.events) as E[];
+        const outcome = events.filter((e) => emits.includes(e.name)) as O[];
         resolve({
-          value: dry.value,
+          dryRun: dry.value,
+          outcome,
+          one: <N extends O['name']>(name: N) => {
+            const found = outcome.filter((e) => e.name === name);
+            if (found.length !== 1) throw new ChainError('NoOutcome', `expected one ${name} event from ${this.contractName}.${method} in block ${blockHash}, found ${found.length}`);
+            return (found[0] as Extract<O, { name: N }>).args;
+          },
           blockHash,
           txHash: tx.hash.toHex(),
-          events: this.decodeEvents(result.events) as E[],
+          events,
+          records: result.events,
           gasRequired: dry.gasRequired,
           storageDeposit: dry.storageDeposit,
           fee: result.events
@@ -248,7 +283,7 @@ export class InkContract {
     });
   }
 
-  /** This contract's events among `records`. */
+  /** This contract's events among `records` (another contract's, even with the same event types, are skipped). */
   decodeEvents(records: EventRecord[]): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     for (const record of records) {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionKey } from '../../dapp/lib/protocol/voucher.ts';
 import { setupEnv, type Env } from './helpers.ts';
 import { RATE, expectConserved, join, liveStream, plan, type Joined } from './protocol-helpers.ts';
+import { batchOutcome } from '../../dapp/lib/protocol/settlement.ts';
 
 let env: Env;
 let streamId: bigint;
@@ -24,9 +25,9 @@ afterAll(async () => {
   await env.api.disconnect();
 });
 
-/** Submits one voucher through the batch call and returns its per-voucher result. */
+/** Submits one voucher through the batch call and returns its outcome, read from the block's events. */
 async function submit(v: ReturnType<Joined['voucher']>) {
-  return (await env.ticks.tx.recordTicksBatch(env.accounts.dave, [v])).value[0];
+  return batchOutcome([v.voucher], (await env.ticks.tx.recordTicksBatch(env.accounts.dave, [v])).events)[0];
 }
 
 describe('nobody is charged for a second they did not authorize', () => {

@@ -15,7 +15,7 @@ export function plan(over: Partial<PlanInput> = {}): PlanInput {
 /** Registers a stream for `creator`, prices it and sets it live. Returns its id. */
 export async function liveStream(env: Env, creator: KeyringPair, p: PlanInput = plan()): Promise<bigint> {
   const details = { title: `Test ${Date.now()}`, description: '', category: 'test', thumbnailCid: null };
-  const id = (await env.registry.tx.registerStream(creator, details)).value;
+  const id = (await env.registry.tx.registerStream(creator, details)).one('StreamRegistered').streamId;
   await env.pricing.tx.setPricePlan(creator, id, p);
   await env.registry.tx.setLive(creator, id, true);
   return id;
@@ -32,7 +32,7 @@ export interface Joined {
 export async function join(env: Env, viewer: KeyringPair, streamId: bigint, deposit: bigint, maxRate = RATE): Promise<Joined> {
   const key = SessionKey.generate();
   const res = await env.ticks.tx.joinStream(viewer, streamId, key.publicKey, maxRate, false, { value: deposit });
-  const sessionId = res.value.id;
+  const sessionId = res.one('ViewerJoined').sessionId;
   return {
     sessionId,
     key,

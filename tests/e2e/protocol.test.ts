@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeBalance, setupEnv, type Env } from './helpers.ts';
 import { RATE, expectConserved, join, liveStream, plan } from './protocol-helpers.ts';
+import { batchOutcome } from '../../dapp/lib/protocol/settlement.ts';
 
 let env: Env;
 beforeAll(async () => {
@@ -33,14 +34,18 @@ describe('pay-per-second journey', () => {
 
     // The browser signs a cumulative voucher each second; the relay settles the latest in batches.
     const vouchers = [1n, 2n, 3n, 4n, 5n, 6n, 7n].map((n) => session.voucher(n));
-    const first = await ticks.tx.recordTicksBatch(relay, [vouchers[2]]);
-    expect(first.value).toEqual([{ ok: { newTicks: 3n, amount: 3n * RATE, sessionEnded: false } }]);
+    const settle = async (batch: typeof vouchers) => batchOutcome(batch.map((v) => v.voucher), (await ticks.tx.recordTicksBatch(relay, batch)).events);
+    expect(await settle([vouchers[2]])).toEqual([{ ok: { newTicks: 3n, amount: 3n * RATE, sessionEnded: false } }]);
     const second = await ticks.tx.recordTicksBatch(relay, [vouchers[6], vouchers[4]]);
-    expect(second.value).toEqual([
+    expect(batchOutcome([vouchers[6].voucher, vouchers[4].voucher], second.events)).toEqual([
       { ok: { newTicks: 4n, amount: 4n * RATE, sessionEnded: false } },
       { ok: { newTicks: 0n, amount: 0n, sessionEnded: false } }, // older than the settled count
     ]);
-    expect(second.events.map((e) => e.name)).toEqual(['TicksRecorded']);
+    // The block states both: 7 settled with 4 new, then the older voucher settled with nothing new.
+    expect(second.outcome.map((e) => [e.name, 'cumulativeTicks' in e.args && e.args.cumulativeTicks, 'newTicks' in e.args && e.args.newTicks])).toEqual([
+      ['TicksRecorded', 7n, 4n],
+      ['TicksRecorded', 7n, 0n],
+    ]);
     expect((await payments.query.escrowOf(viewer.address, viewer.address)).value).toBe(escrowBefore + deposit - 7n * RATE);
     expect((await payments.query.earningsOf(creator.address, streamId)).value).toBe(7n * RATE);
     expect((await ticks.query.streamTicks(creator.address, streamId)).value).toBe(7n);
@@ -51,7 +56,7 @@ describe('pay-per-second journey', () => {
     // storage deposit to the caller: `storageDeposit` is negative then.)
     const creatorBefore = await freeBalance(env.api, creator.address);
     const withdrawal = await payments.tx.withdrawEarnings(creator, streamId);
-    expect(withdrawal.value).toBe(7n * RATE);
+    expect(withdrawal.one('EarningsWithdrawn')).toMatchObject({ streamId, creator: creator.address, amount: 7n * RATE });
     expect(await freeBalance(env.api, creator.address)).toBe(creatorBefore + 7n * RATE - withdrawal.fee - withdrawal.storageDeposit);
     expect((await payments.query.earningsOf(creator.address, streamId)).value).toBe(0n);
     await expectConserved(env);
@@ -60,7 +65,10 @@ describe('pay-per-second journey', () => {
     const viewerBefore = await freeBalance(env.api, viewer.address);
     const leave = await ticks.tx.leaveStream(viewer, streamId, session.voucher(9n), true);
     const refund = escrowBefore + deposit - 9n * RATE;
-    expect(leave.value).toBe(refund);
+    expect(payments.decodeEvents(leave.records).filter((e) => e.name === 'Withdrawn')).toEqual([
+      { contract: 'payment_handler', name: 'Withdrawn', args: { viewer: viewer.address, amount: refund } },
+    ]);
+    expect(leave.one('ViewerLeft')).toMatchObject({ streamId, viewer: viewer.address, sessionId: session.sessionId, ticks: 9n, reason: { type: 'Left' } });
     expect(await freeBalance(env.api, viewer.address)).toBe(viewerBefore + refund - leave.fee - leave.storageDeposit);
     expect((await ticks.query.sessionOf(viewer.address, streamId, viewer.address)).value).toBeNull();
     expect((await ticks.query.liveViewers(viewer.address, streamId)).value).toBe(0);
@@ -77,7 +85,7 @@ describe('pay-per-second journey', () => {
     await pricing.tx.setPricePlan(accounts.bob, streamId, plan({ ratePerSecond: RATE * 10n }));
     const res = await ticks.tx.recordTicks(accounts.dave, session.voucher(5n));
 
-    expect(res.value).toEqual({ newTicks: 5n, amount: 5n * RATE, sessionEnded: false });
+    expect(res.one('TicksRecorded')).toMatchObject({ newTicks: 5n, amount: 5n * RATE });
     await ticks.tx.leaveStream(accounts.eve, streamId, null, true);
   });
 });
@@ -100,7 +108,7 @@ describe('subscriptions', () => {
     // No escrow needed to join; vouchers count watch time but charge nothing.
     const session = await join(env, viewer, streamId, 0n);
     const res = await ticks.tx.recordTicks(accounts.dave, session.voucher(30n));
-    expect(res.value).toEqual({ newTicks: 30n, amount: 0n, sessionEnded: false });
+    expect(res.one('TicksRecorded')).toMatchObject({ newTicks: 30n, amount: 0n });
     expect((await ticks.query.streamTicks(viewer.address, streamId)).value).toBe(30n);
     await ticks.tx.leaveStream(viewer, streamId, null, false);
     await expectConserved(env);

@@ -116,9 +116,10 @@ export class StreamStudio {
     const c = this.#need();
     const signer = await this.wallet.signer();
     const res = await this.tx.run('Withdraw earnings', (o) => c.payments.tx.withdrawEarnings(signer, this.streamId, o));
-    this.figures = { ...this.figures, withdrawn: this.figures.withdrawn + res.value };
+    const { amount } = res.one('EarningsWithdrawn');
+    this.figures = { ...this.figures, withdrawn: this.figures.withdrawn + amount };
     await this.refresh();
-    return res.value;
+    return amount;
   }
 
   /** A new stream key from the media server, asked for with a wallet-signed, timestamped request. */

@@ -248,13 +248,15 @@ export class WatchSession {
     try {
       const maxRate = this.rate;
       const res = await this.tx.run('Join stream', (o) => c.ticks.tx.joinStream(signer, this.streamId, key.publicKey, maxRate, false, { ...o, value: deposit }));
+      // From the block, not the dry run: two viewers joining in one block predict the same id.
+      const joined = res.one('ViewerJoined');
       this.#key = key;
-      this.sessionId = res.value.id;
-      this.rate = res.value.ratePerSecond;
+      this.sessionId = joined.sessionId;
+      this.rate = joined.ratePerSecond;
       this.settled = 0n;
       this.ticks = 0n;
       this.refund = null;
-      sessionStorage.setItem(this.#storageKey(), serialize({ seed: key.seed, sessionId: res.value.id, ticks: 0n }));
+      sessionStorage.setItem(this.#storageKey(), serialize({ seed: key.seed, sessionId: joined.sessionId, ticks: 0n }));
       await this.refresh();
       await this.#startTicking(0n);
     } catch (e) {
@@ -293,7 +295,11 @@ export class WatchSession {
     const finalVoucher = this.#latest ?? null;
     try {
       const res = await this.tx.run('Leave and refund', (o) => c.ticks.tx.leaveStream(signer, this.streamId, finalVoucher, true, o));
-      this.refund = res.value;
+      // The payment handler's Withdrawn event to this viewer in the same block (none: nothing was left).
+      this.refund = c.payments
+        .decodeEvents(res.records)
+        .filter((e) => e.name === 'Withdrawn' && e.args.viewer === signer.address)
+        .reduce((sum, e) => sum + (e.args.amount as bigint), 0n);
       this.phase = 'left';
       sessionStorage.removeItem(this.#storageKey());
       this.#key = null;

@@ -9,7 +9,8 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import type { SignedVoucher } from '../../protocol/voucher.ts';
 import { PaymentHandlerContract } from '../../../../typechain/payment_handler.ts';
 import { StreamRegistryContract } from '../../../../typechain/stream_registry.ts';
-import { TickStreamContract, type TickReceipt, type TickStreamError } from '../../../../typechain/tick_stream.ts';
+import { TickStreamContract } from '../../../../typechain/tick_stream.ts';
+import { batchOutcome, type VoucherOutcome } from '../../protocol/settlement.ts';
 
 export interface ChainSession {
   id: bigint;
@@ -23,7 +24,8 @@ export interface ChainStream {
   live: boolean;
 }
 
-export type SettleResult = { ok: TickReceipt } | { err: TickStreamError };
+/** A voucher's outcome as its block states it; `null`: the block says nothing of it (it stays unsettled). */
+export type SettleResult = VoucherOutcome;
 
 export interface ChainReader {
   /** The tick_stream contract's address (part of every voucher's signed payload). */
@@ -35,7 +37,7 @@ export interface ChainReader {
 }
 
 export interface ChainSettler {
-  /** Submits one record_ticks_batch (≤ 100 vouchers); resolves with each voucher's result once in a block. */
+  /** Submits one record_ticks_batch (≤ 100 vouchers); resolves with each voucher's outcome, read from the block's events. */
   settle(vouchers: SignedVoucher[]): Promise<SettleResult[]>;
 }
 
@@ -68,7 +70,11 @@ export function contractChain(
     },
     async settle(vouchers) {
       if (!relay) throw new Error('no relay account configured');
-      return (await ticks.tx.recordTicksBatch(relay, vouchers)).value;
+      const res = await ticks.tx.recordTicksBatch(relay, vouchers);
+      return batchOutcome(
+        vouchers.map((v) => v.voucher),
+        res.events,
+      );
     },
   };
 }

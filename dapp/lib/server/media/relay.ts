@@ -187,6 +187,7 @@ export class Relay {
           store.markClosed(v.streamId, v.viewer, v.sessionId);
         }
         if (r && 'err' in r) log?.(`[relay] voucher ${v.streamId}/${v.viewer}/${v.sessionId}@${v.cumulativeTicks} refused: ${r.err.type}`);
+        if (!r) log?.(`[relay] voucher ${v.streamId}/${v.viewer}/${v.sessionId}@${v.cumulativeTicks}: the block states no outcome; kept for the next round`);
       });
       if (batch.length < MAX_BATCH) return;
     }
