@@ -51,7 +51,7 @@ try {
   await measure('tick_stream.record_ticks_batch (1 voucher)', () => b.ticks.tx.recordTicksBatch(dave, [v(20n)]));
   await measure('payment_handler.withdraw_earnings', () => b.payments.tx.withdrawEarnings(bob, id));
   await measure('tick_stream.leave_stream (final voucher + refund)', () => b.ticks.tx.leaveStream(charlie, id, v(30n), true));
-  await measure('payment_handler.buy_subscription', () => b.payments.tx.buySubscription(dave, id, 0, { value: tier.price }));
+  await measure('payment_handler.buy_subscription', () => b.payments.tx.buySubscription(dave, id, 0, tier.periodMs, { value: tier.price }));
   await measure('payment_handler.deposit_for', () => b.payments.tx.depositFor(alice, dave.address, { value: RATE * 10n }));
   await measure('payment_handler.withdraw', () => b.payments.tx.withdraw(dave, RATE * 5n));
   await measure('payment_handler.refund', () => b.payments.tx.refund(dave, dave.address));

@@ -35,10 +35,10 @@ export const DEPLOY_PLAN: PlanStep[] = [
   { name: 'tick_stream', constructor: 'new', args: (d) => [d.stream_registry, d.pricing_engine, d.payment_handler] },
 ];
 
-/** Wiring after deployment: only tick_stream may charge escrow. */
-async function wire(api: ApiPromise, signer: KeyringPair, d: Record<string, string>) {
-  const payments = new PaymentHandlerContract(api, d.payment_handler);
-  await payments.tx.setTickStream(signer, d.tick_stream);
+/** Wiring after deployment: only tick_stream may charge escrow, checked to run the code just uploaded. */
+async function wire(api: ApiPromise, signer: KeyringPair, d: Record<string, DeployedContract>) {
+  const payments = new PaymentHandlerContract(api, d.payment_handler.address);
+  await payments.tx.setTickStream(signer, d.tick_stream.address, d.tick_stream.codeHash as `0x${string}`);
 }
 
 export interface DeployedContract {
@@ -57,6 +57,11 @@ export interface Deployment {
 
 export class DeployError extends Error {
   override name = 'DeployError';
+}
+
+/** Uploads (if new) and instantiates one contract of the plan with `args`; returns where it is. */
+export async function instantiateContract(api: ApiPromise, signer: KeyringPair, name: string, args: unknown[]): Promise<DeployedContract> {
+  return instantiate(api, signer, { name, constructor: 'new', args: () => args }, {});
 }
 
 /** Uploads and instantiates one contract; returns its address. */
@@ -101,7 +106,7 @@ export async function deployAll(api: ApiPromise, signer: KeyringPair, log: (line
     addresses[step.name] = c.address;
     log(`[deploy] ${step.name} at ${c.address} (${Date.now() - t0} ms)`);
   }
-  await wire(api, signer, addresses);
+  await wire(api, signer, contracts);
   log('[deploy] wired: payment_handler accepts charges only from tick_stream');
   return {
     chain: (await api.rpc.system.chain()).toString(),

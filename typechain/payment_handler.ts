@@ -28,11 +28,13 @@ export type PaymentHandlerError =
   | { type: 'NotAdmin' }
   | { type: 'NotTickStream' }
   | { type: 'TickStreamAlreadySet' }
+  | { type: 'NotTickStreamCode'; expected: Hex; found: Hex | null }
   | { type: 'NotViewer' }
   | { type: 'NotCreator'; streamId: bigint }
   | { type: 'NothingToWithdraw' }
   | { type: 'FeeTooHigh'; max: number }
   | { type: 'WrongPayment'; expected: bigint; received: bigint }
+  | { type: 'TermsChanged'; periodMs: bigint; expectedPeriodMs: bigint }
   | { type: 'NoSuchTier'; streamId: bigint; tier: number }
   | { type: 'TransferFailed' }
   | { type: 'BatchTooLarge'; max: number }
@@ -62,11 +64,13 @@ const ERROR_SENTENCES: Record<string, string> = {
   "NotAdmin": "Only the admin may do this.",
   "NotTickStream": "Only the tick_stream contract may charge escrow.",
   "TickStreamAlreadySet": "The tick_stream contract is already wired.",
+  "NotTickStreamCode": "The address to wire is not a contract running the named tick_stream code (`found`: its code hash, none for an ordinary account).",
   "NotViewer": "Only the viewer (or tick_stream on their behalf) may refund their escrow.",
   "NotCreator": "The caller is not the creator recorded for this stream.",
   "NothingToWithdraw": "There is nothing to withdraw.",
   "FeeTooHigh": "The fee is above MAX_FEE_BPS.",
   "WrongPayment": "The value sent is not the tier's price.",
+  "TermsChanged": "The tier's period is not the one the buyer named: the creator changed it since the buyer read the terms. Nothing was paid.",
   "NoSuchTier": "The pricing engine refused (no plan, no such tier).",
   "TransferFailed": "The chain refused the transfer (for example, it would leave a new account below the existential deposit).",
   "BatchTooLarge": "More charges than MAX_BATCH in one call.",
@@ -81,9 +85,9 @@ export class PaymentHandlerContract extends InkContract {
 
   /** Dry runs (free, nothing signed). */
   readonly query = {
-    /** Wires the tick_stream contract, once. Admin only. Throws ContractError with the contract's named error. */
-    setTickStream: (caller: string, tickStream: string, opts?: QueryOptions): Promise<QueryResult<null>> =>
-      this.call(caller, 'setTickStream', [tickStream], opts, true),
+    /** Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run (the published tick_stream hash): an ordinary account, or a contract running other code, would be able to charge every escrow, so it is refused. Throws ContractError with the contract's named error. */
+    setTickStream: (caller: string, tickStream: string, codeHash: Hex, opts?: QueryOptions): Promise<QueryResult<null>> =>
+      this.call(caller, 'setTickStream', [tickStream, codeHash], opts, true),
     /** Adds the value sent to the caller's escrow. Emits [`Deposited`]. Throws ContractError with the contract's named error. */
     deposit: (caller: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'deposit', [], opts, true),
@@ -102,9 +106,9 @@ export class PaymentHandlerContract extends InkContract {
     /** Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks, never more than their escrow holds, and credits the creator's earnings minus the fee. Nothing is charged while a viewer has a live subscription to the stream. One call settles a whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and each stream's earnings are written once per batch, not once per viewer. Requirements: the caller is the wired tick_stream contract (which has checked the vouchers); at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money. Throws ContractError with the contract's named error. */
     settleMany: (caller: string, charges: Charge[], opts?: QueryOptions): Promise<QueryResult<Settlement[]>> =>
       this.call(caller, 'settleMany', [charges], opts, true),
-    /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, paid with exactly the value sent. Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
-    buySubscription: (caller: string, streamId: bigint, tier: number, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'buySubscription', [streamId, tier], opts, true),
+    /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
+    buySubscription: (caller: string, streamId: bigint, tier: number, periodMs: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'buySubscription', [streamId, tier, periodMs], opts, true),
     /** Pays all of a stream's earnings to its creator. Emits [`EarningsWithdrawn`]. Requirements: the caller is the stream's creator; there is something to withdraw. Throws ContractError with the contract's named error. */
     withdrawEarnings: (caller: string, streamId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'withdrawEarnings', [streamId], opts, true),
@@ -141,6 +145,9 @@ export class PaymentHandlerContract extends InkContract {
     /** The wired tick_stream contract, if any. */
     tickStream: (caller: string, opts?: QueryOptions): Promise<QueryResult<string | null>> =>
       this.call(caller, 'tickStream', [], opts, false),
+    /** The code hash the wired tick_stream contract was checked to run, if wired. */
+    tickStreamCodeHash: (caller: string, opts?: QueryOptions): Promise<QueryResult<Hex | null>> =>
+      this.call(caller, 'tickStreamCodeHash', [], opts, false),
     /** The admin account. */
     admin: (caller: string, opts?: QueryOptions): Promise<QueryResult<string>> =>
       this.call(caller, 'admin', [], opts, false),
@@ -148,9 +155,9 @@ export class PaymentHandlerContract extends InkContract {
 
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
-    /** Wires the tick_stream contract, once. Admin only. Throws ContractError with the contract's named error. */
-    setTickStream: (signer: Signer, tickStream: string, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, never>> =>
-      this.send(signer, 'setTickStream', [tickStream], opts, true, []),
+    /** Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run (the published tick_stream hash): an ordinary account, or a contract running other code, would be able to charge every escrow, so it is refused. Throws ContractError with the contract's named error. */
+    setTickStream: (signer: Signer, tickStream: string, codeHash: Hex, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, never>> =>
+      this.send(signer, 'setTickStream', [tickStream, codeHash], opts, true, []),
     /** Adds the value sent to the caller's escrow. Emits [`Deposited`]. Throws ContractError with the contract's named error. */
     deposit: (signer: Signer, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Deposited' }>>> =>
       this.send(signer, 'deposit', [], opts, true, ["Deposited"]),
@@ -169,9 +176,9 @@ export class PaymentHandlerContract extends InkContract {
     /** Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks, never more than their escrow holds, and credits the creator's earnings minus the fee. Nothing is charged while a viewer has a live subscription to the stream. One call settles a whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and each stream's earnings are written once per batch, not once per viewer. Requirements: the caller is the wired tick_stream contract (which has checked the vouchers); at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money. Throws ContractError with the contract's named error. */
     settleMany: (signer: Signer, charges: Charge[], opts?: TxOptions): Promise<TxResult<Settlement[], PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Charged' }>>> =>
       this.send(signer, 'settleMany', [charges], opts, true, ["Charged"]),
-    /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, paid with exactly the value sent. Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
-    buySubscription: (signer: Signer, streamId: bigint, tier: number, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'SubscriptionPurchased' }>>> =>
-      this.send(signer, 'buySubscription', [streamId, tier], opts, true, ["SubscriptionPurchased"]),
+    /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
+    buySubscription: (signer: Signer, streamId: bigint, tier: number, periodMs: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'SubscriptionPurchased' }>>> =>
+      this.send(signer, 'buySubscription', [streamId, tier, periodMs], opts, true, ["SubscriptionPurchased"]),
     /** Pays all of a stream's earnings to its creator. Emits [`EarningsWithdrawn`]. Requirements: the caller is the stream's creator; there is something to withdraw. Throws ContractError with the contract's named error. */
     withdrawEarnings: (signer: Signer, streamId: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'EarningsWithdrawn' }>>> =>
       this.send(signer, 'withdrawEarnings', [streamId], opts, true, ["EarningsWithdrawn"]),

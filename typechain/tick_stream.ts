@@ -45,6 +45,9 @@ export type TickStreamError =
   | { type: 'NoSession'; streamId: bigint; viewer: string }
   | { type: 'WrongSession'; expected: bigint; got: bigint }
   | { type: 'BadSignature' }
+  | { type: 'NonCanonicalSignature' }
+  | { type: 'FinalVoucherMismatch'; streamId: bigint; viewer: string }
+  | { type: 'RateOverflow'; streamId: bigint }
   | { type: 'InvalidSessionKey' }
   | { type: 'NotIdle'; idleForMs: bigint }
   | { type: 'BatchTooLarge'; max: number }
@@ -78,6 +81,9 @@ const ERROR_SENTENCES: Record<string, string> = {
   "NoSession": "The viewer has no session on this stream.",
   "WrongSession": "The voucher names another session (an old one, or someone else's).",
   "BadSignature": "The signature is not the session key's signature of this voucher.",
+  "NonCanonicalSignature": "The signature is not in canonical form: `s` must be in the lower half of the curve order and the recovery id 0 or 1 (each signature has one accepted form, not twins).",
+  "FinalVoucherMismatch": "The final voucher given to `leave_stream` is for another stream or viewer than the session being left.",
+  "RateOverflow": "The stream's dynamic price rule overflows at this audience size.",
   "InvalidSessionKey": "The session key is not a valid compressed secp256k1 key.",
   "NotIdle": "The session has been active within IDLE_TIMEOUT_MS.",
   "BatchTooLarge": "More vouchers than MAX_BATCH.",

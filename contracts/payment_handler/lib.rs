@@ -164,6 +164,9 @@ pub mod payment_handler {
         NotTickStream,
         /// The tick_stream contract is already wired.
         TickStreamAlreadySet,
+        /// The address to wire is not a contract running the named tick_stream code (`found`: its code
+        /// hash, none for an ordinary account).
+        NotTickStreamCode { expected: Hash, found: Option<Hash> },
         /// Only the viewer (or tick_stream on their behalf) may refund their escrow.
         NotViewer,
         /// The caller is not the creator recorded for this stream.
@@ -174,6 +177,9 @@ pub mod payment_handler {
         FeeTooHigh { max: u16 },
         /// The value sent is not the tier's price.
         WrongPayment { expected: Balance, received: Balance },
+        /// The tier's period is not the one the buyer named: the creator changed it since the buyer
+        /// read the terms. Nothing was paid.
+        TermsChanged { period_ms: u64, expected_period_ms: u64 },
         /// The pricing engine refused (no plan, no such tier).
         NoSuchTier { stream_id: StreamId, tier: u32 },
         /// The chain refused the transfer (for example, it would leave a new account below the
@@ -197,6 +203,9 @@ pub mod payment_handler {
         pricing: AccountId,
         /// The only contract allowed to charge escrow; wired once after deployment.
         tick_stream: Option<AccountId>,
+        /// The code hash the wired tick_stream runs (checked when wiring; anyone can compare it with
+        /// the published one).
+        tick_stream_code_hash: Option<Hash>,
         /// Platform fee in basis points.
         fee_bps: u16,
         /// Unspent funds per viewer, in plancks.
@@ -228,6 +237,7 @@ pub mod payment_handler {
                 admin: Self::env().caller(),
                 pricing,
                 tick_stream: None,
+                tick_stream_code_hash: None,
                 fee_bps,
                 escrow: Mapping::default(),
                 earnings: Mapping::default(),
@@ -239,14 +249,21 @@ pub mod payment_handler {
             })
         }
 
-        /// Wires the tick_stream contract, once. Admin only.
+        /// Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run
+        /// (the published tick_stream hash): an ordinary account, or a contract running other code,
+        /// would be able to charge every escrow, so it is refused.
         #[ink(message)]
-        pub fn set_tick_stream(&mut self, tick_stream: AccountId) -> Result<()> {
+        pub fn set_tick_stream(&mut self, tick_stream: AccountId, code_hash: Hash) -> Result<()> {
             self.only_admin()?;
             if self.tick_stream.is_some() {
                 return Err(Error::TickStreamAlreadySet);
             }
+            let found = self.env().code_hash(&tick_stream).ok();
+            if found != Some(code_hash) {
+                return Err(Error::NotTickStreamCode { expected: code_hash, found });
+            }
             self.tick_stream = Some(tick_stream);
+            self.tick_stream_code_hash = Some(code_hash);
             Ok(())
         }
 
@@ -332,10 +349,11 @@ pub mod payment_handler {
             Ok(out)
         }
 
-        /// Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, paid with
-        /// exactly the value sent. Emits [`SubscriptionPurchased`].
+        /// Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms
+        /// the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the
+        /// creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`].
         #[ink(message, payable)]
-        pub fn buy_subscription(&mut self, stream_id: StreamId, tier: u32) -> Result<Timestamp> {
+        pub fn buy_subscription(&mut self, stream_id: StreamId, tier: u32, period_ms: u64) -> Result<Timestamp> {
             let viewer = self.env().caller();
             let received = self.env().transferred_value();
             let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
@@ -344,6 +362,9 @@ pub mod payment_handler {
                 .map_err(|_| Error::NoSuchTier { stream_id, tier })?;
             if received != terms.price {
                 return Err(Error::WrongPayment { expected: terms.price, received });
+            }
+            if terms.period_ms != period_ms {
+                return Err(Error::TermsChanged { period_ms: terms.period_ms, expected_period_ms: period_ms });
             }
             let now = self.env().block_timestamp();
             let current = self.subscriptions.get((viewer, stream_id)).unwrap_or(0).max(now);
@@ -459,6 +480,20 @@ pub mod payment_handler {
         #[ink(message)]
         pub fn tick_stream(&self) -> Option<AccountId> {
             self.tick_stream
+        }
+
+        /// Unit tests only (not in the Wasm): wires an account as tick_stream without the code-hash
+        /// check, which ink!'s off-chain environment cannot make (`code_hash` is unimplemented there).
+        /// The check itself is tested on the local chain (tests/e2e/attacks.test.ts).
+        #[cfg(test)]
+        pub fn wire_unchecked_for_tests(&mut self, tick_stream: AccountId) {
+            self.tick_stream = Some(tick_stream);
+        }
+
+        /// The code hash the wired tick_stream contract was checked to run, if wired.
+        #[ink(message)]
+        pub fn tick_stream_code_hash(&self) -> Option<Hash> {
+            self.tick_stream_code_hash
         }
 
         /// The admin account.

@@ -43,7 +43,7 @@ fn setup(fee_bps: u16) -> PaymentHandler {
     test::set_account_balance::<E>(contract(), 0);
     as_caller(a.alice);
     let mut h = PaymentHandler::new(AccountId::from([0xEE; 32]), fee_bps).unwrap();
-    h.set_tick_stream(a.charlie).unwrap();
+    h.wire_unchecked_for_tests(a.charlie);
     h
 }
 
@@ -186,9 +186,9 @@ fn tick_stream_is_wired_once_by_the_admin() {
     let mut h = setup(0);
     let a = accounts();
     as_caller(a.bob);
-    assert_eq!(h.set_tick_stream(a.bob), Err(Error::NotAdmin));
+    assert_eq!(h.set_tick_stream(a.bob, [0; 32].into()), Err(Error::NotAdmin));
     as_caller(a.alice);
-    assert_eq!(h.set_tick_stream(a.eve), Err(Error::TickStreamAlreadySet));
+    assert_eq!(h.set_tick_stream(a.eve, [0; 32].into()), Err(Error::TickStreamAlreadySet));
     assert_eq!(h.tick_stream(), Some(a.charlie));
 }
 

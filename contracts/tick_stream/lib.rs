@@ -212,6 +212,14 @@ pub mod tick_stream {
         WrongSession { expected: u64, got: u64 },
         /// The signature is not the session key's signature of this voucher.
         BadSignature,
+        /// The signature is not in canonical form: `s` must be in the lower half of the curve order
+        /// and the recovery id 0 or 1 (each signature has one accepted form, not twins).
+        NonCanonicalSignature,
+        /// The final voucher given to `leave_stream` is for another stream or viewer than the session
+        /// being left.
+        FinalVoucherMismatch { stream_id: StreamId, viewer: AccountId },
+        /// The stream's dynamic price rule overflows at this audience size.
+        RateOverflow { stream_id: StreamId },
         /// The session key is not a valid compressed secp256k1 key.
         InvalidSessionKey,
         /// The session has been active within [`IDLE_TIMEOUT_MS`].
@@ -294,9 +302,7 @@ pub mod tick_stream {
             }
             let viewers = self.live_viewers(stream_id);
             let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
-            let rate = pricing
-                .rate_for(stream_id, premium, viewers)
-                .map_err(|_| Error::NoPricePlan { stream_id })?;
+            let rate = pricing.rate_for(stream_id, premium, viewers).map_err(|e| pricing_error(stream_id, e))?;
             if rate > max_rate_per_second {
                 return Err(Error::RateAboveLimit { rate, max: max_rate_per_second });
             }
@@ -495,7 +501,7 @@ pub mod tick_stream {
             let viewer = self.env().caller();
             if let Some(signed) = final_voucher {
                 if signed.voucher.viewer != viewer || signed.voucher.stream_id != stream_id {
-                    return Err(Error::BadSignature);
+                    return Err(Error::FinalVoucherMismatch { stream_id, viewer });
                 }
                 let receipt = self.record_ticks(signed)?;
                 if receipt.session_ended {
@@ -561,7 +567,7 @@ pub mod tick_stream {
                     let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
                     pricing
                         .rate_for(stream_id, false, self.live_viewers(stream_id))
-                        .map_err(|_| Error::NoPricePlan { stream_id })?
+                        .map_err(|e| pricing_error(stream_id, e))?
                 }
             };
             rate.checked_mul(Balance::from(seconds)).ok_or(Error::Overflow)
@@ -608,6 +614,20 @@ pub mod tick_stream {
         }
     }
 
+    /// The pricing engine's refusal, named for its cause.
+    fn pricing_error(stream_id: StreamId, e: pricing_engine::Error) -> Error {
+        match e {
+            pricing_engine::Error::Overflow => Error::RateOverflow { stream_id },
+            _ => Error::NoPricePlan { stream_id },
+        }
+    }
+
+    /// Half the order of secp256k1, big-endian: a canonical signature's `s` is at most this.
+    const SECP256K1_HALF_ORDER: [u8; 32] = [
+        0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x5D, 0x57,
+        0x6E, 0x73, 0x57, 0xA4, 0x50, 0x1D, 0xDF, 0xE9, 0x2F, 0x46, 0x68, 0x1B, 0x20, 0xA0,
+    ];
+
     /// The bytes a session key signs: `SCALE(VOUCHER_DOMAIN, contract, stream_id, viewer, session_id,
     /// cumulative_ticks)`; the signature covers their blake2-256 hash.
     pub fn voucher_payload(contract: AccountId, v: &Voucher) -> Vec<u8> {
@@ -622,9 +642,15 @@ pub mod tick_stream {
         if v.session_id != session.id {
             return Err(Error::WrongSession { expected: session.id, got: v.session_id });
         }
-        // Recovery id 0/1 (or 27/28, Ethereum style); anything else cannot be a signature.
-        if !matches!(signed.signature[64], 0 | 1 | 27 | 28) {
-            return Err(Error::BadSignature);
+        // Recovery id 0 or 1 and a low s: one form per signature (27/28 and the high-s twin of a
+        // signature recover the same key, so they are refused by name; other ids are not signatures).
+        match signed.signature[64] {
+            0 | 1 => {}
+            27 | 28 => return Err(Error::NonCanonicalSignature),
+            _ => return Err(Error::BadSignature),
+        }
+        if signed.signature[32..64] > SECP256K1_HALF_ORDER[..] {
+            return Err(Error::NonCanonicalSignature);
         }
         let mut hash = <Blake2x256 as HashOutput>::Type::default();
         ink::env::hash_bytes::<Blake2x256>(&voucher_payload(contract, v), &mut hash);

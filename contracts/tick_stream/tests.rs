@@ -200,3 +200,34 @@ fn leaving_or_ending_a_session_that_does_not_exist_is_a_named_error() {
     assert_eq!(c.session_of(1, viewer()), None);
     assert_eq!(c.live_viewers(1), 0);
 }
+
+/// The other of a signature's two valid forms: s' = n − s, with the recovery id flipped.
+fn high_s_twin(signed: &SignedVoucher) -> SignedVoucher {
+    const N: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xBA, 0xAE,
+        0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41,
+    ];
+    let mut twin = signed.clone();
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = i16::from(N[i]) - i16::from(signed.signature[32 + i]) - borrow;
+        borrow = i16::from(d < 0);
+        twin.signature[32 + i] = u8::try_from(d + 256 * borrow).unwrap();
+    }
+    twin.signature[64] ^= 1;
+    twin
+}
+
+#[ink::test]
+fn a_signatures_twin_forms_are_refused_by_name() {
+    let (sk, pk) = key(1);
+    let s = session(7, pk, 0);
+    let v = sign(&sk, contract_addr(), voucher(1, 7, 10));
+    assert_eq!(new_ticks(contract_addr(), &s, &v), Ok(10));
+    // The high-s twin recovers the same key: refused, so that each voucher has one signature.
+    assert_eq!(new_ticks(contract_addr(), &s, &high_s_twin(&v)), Err(Error::NonCanonicalSignature));
+    // The Ethereum-style recovery id (27/28) of the same signature.
+    let mut eth = v.clone();
+    eth.signature[64] += 27;
+    assert_eq!(new_ticks(contract_addr(), &s, &eth), Err(Error::NonCanonicalSignature));
+}

@@ -167,6 +167,11 @@ export function input(value: unknown): unknown {
 
 const weight = (w: WeightV2) => ({ refTime: w.refTime.toBigInt(), proofSize: w.proofSize.toBigInt() });
 
+/** The gas limit a transaction asks for: the dry run's `gasRequired` plus 20 % (state may change before inclusion). */
+export function withGasMargin(w: { refTime: bigint; proofSize: bigint }): { refTime: bigint; proofSize: bigint } {
+  return { refTime: (w.refTime * 12n) / 10n, proofSize: (w.proofSize * 12n) / 10n };
+}
+
 /** Base of every generated contract class. */
 export class InkContract {
   readonly contract: ContractPromise;
@@ -228,10 +233,7 @@ export class InkContract {
     emits: readonly string[] = [],
   ): Promise<TxResult<T, E, O>> {
     const dry = await this.call<T>(signer.address, method, args, { value: opts.value }, returnsResult);
-    const gasLimit = this.api.registry.createType('WeightV2', {
-      refTime: (dry.gasRequired.refTime * 12n) / 10n,
-      proofSize: (dry.gasRequired.proofSize * 12n) / 10n,
-    }) as WeightV2;
+    const gasLimit = this.api.registry.createType('WeightV2', withGasMargin(dry.gasRequired)) as WeightV2;
     const storageDepositLimit = dry.storageDeposit > 0n ? new BN(dry.storageDeposit.toString()) : null;
     const tx = this.contract.tx[method]({ gasLimit, storageDepositLimit, value: new BN((opts.value ?? 0n).toString()) }, ...args.map(input));
     const notify = opts.onStatus ?? (() => {});

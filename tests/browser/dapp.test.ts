@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, screenshot, startApp, type App } from './harness.ts';
+import { ARTIFACTS, launchBrowser, lowPriority, screenshot, startApp, type App } from './harness.ts';
 import { requestStreamKey } from './media-page.ts';
 import { publisherPage } from './media-helpers.ts';
 import {
@@ -249,7 +249,7 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     const { charlie, dave } = env.accounts;
     const streamId = await liveStream(env, charlie);
     const key = await requestStreamKey(app, charlie, streamId);
-    const encoder = spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 120), { stdio: 'ignore' });
+    const encoder = lowPriority(spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 120), { stdio: 'ignore' }));
     try {
       await emptyEscrow(dave);
       await poll(async () => ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { hls: boolean }).hls).toBe(true);

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setPriority } from 'node:os';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../../scripts/chain/launch.ts';
 import { ROOT } from '../../scripts/lib/toolchain.ts';
@@ -30,10 +31,20 @@ export const CHROMIUM_ARGS = [
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.VILO_CHROMIUM ?? '/usr/bin/chromium',
+    // VILO_CHROMIUM: another browser binary, run as is; by default Debian's, at nice 10 (see nice-chromium).
+    executablePath: process.env.VILO_CHROMIUM ?? join(ROOT, 'tests/browser/nice-chromium'),
     headless: true,
     args: CHROMIUM_ARGS,
   });
+}
+
+/**
+ * Lowers a test encoder's CPU priority (nice 10), like the browsers': it stands in for a creator's own
+ * machine and must not take the CPU the chain and the media server need on this 2-core host.
+ */
+export function lowPriority<T extends ChildProcess>(child: T): T {
+  if (child.pid) setPriority(child.pid, 10);
+  return child;
 }
 
 export interface App {

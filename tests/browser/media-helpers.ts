@@ -83,10 +83,12 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
     /** Waits for the first accepted voucher. */
     async firstVoucher(): Promise<void> {
       try {
-        await page.waitForFunction(() => (window as any).ticker.latest() !== undefined, undefined, { timeout: 15_000 });
+        // Setup, not the property under test: the server's first reads of a new session wait on the
+        // chain, which late in a full run on chopsticks answers in seconds, not milliseconds.
+        await page.waitForFunction(() => (window as any).ticker.latest() !== undefined, undefined, { timeout: 45_000 });
       } catch {
         const log = await page.evaluate(() => (window as any).tickLog);
-        throw new Error(`no voucher accepted in 15 s; ticker: ${JSON.stringify(log.slice(-3))}\nserver: ${app.output().slice(-2000)}`);
+        throw new Error(`no voucher accepted in 45 s; ticker: ${JSON.stringify(log.slice(-3))}\nserver: ${app.output().slice(-2000)}`);
       }
     },
     /**

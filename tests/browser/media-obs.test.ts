@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
-import { launchBrowser, startApp, type App } from './harness.ts';
+import { launchBrowser, lowPriority, startApp, type App } from './harness.ts';
 import { encoderPublisher, type EncoderPublisher } from './media-clients.ts';
 import { ownDeploymentFile, streamKey, until, viewerPage } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
@@ -42,6 +42,7 @@ describe('an OBS-like WHIP encoder', { retry: 1 }, () => {
     try {
       await expect(encoderPublisher({ baseUrl: app.url, streamId, streamKey: 'not-the-key' })).rejects.toThrow(/WHIP refused: 401/);
       pub = await encoderPublisher({ baseUrl: app.url, streamId, streamKey: key, codec: 'h264' });
+      lowPriority(pub.ffmpeg);
       await until(async () => pub!.packets() > 100, 15_000, 'the encoder to produce RTP');
       expect(((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { live: boolean }).live).toBe(true);
 

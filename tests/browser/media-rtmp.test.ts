@@ -12,7 +12,7 @@ import { whepHeaders } from '../../dapp/lib/media/wire.ts';
 import { freePort } from '../../scripts/chain/launch.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
-import { startApp, type App } from './harness.ts';
+import { lowPriority, startApp, type App } from './harness.ts';
 import { rtmpEncoderArgs } from './media-clients.ts';
 import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
@@ -74,7 +74,7 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
             : { 'X-Vilo-Viewer': dave.address, 'X-Vilo-Session': s.sessionId.toString() },
       });
     try {
-      encoder = spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 90), { stdio: 'ignore' });
+      encoder = lowPriority(spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 90), { stdio: 'ignore' }));
       ticker.start();
       await until(async () => ticker.latest() !== undefined, 15_000, 'the first voucher');
       await until(async () => (await get('index.m3u8')).status === 200, 20_000, 'the HLS playlist');

@@ -2,8 +2,11 @@
  * One test per attack on the protocol, on the local chain. Each asserts the named error and that no
  * money moved.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionKey } from '../../dapp/lib/protocol/voucher.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { instantiateContract } from '../../scripts/deploy.ts';
+import { PaymentHandlerContract } from '../../typechain/index.ts';
+import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { SECP256K1_ORDER, SessionKey } from '../../dapp/lib/protocol/voucher.ts';
 import { setupEnv, type Env } from './helpers.ts';
 import { RATE, expectConserved, join, liveStream, plan, type Joined } from './protocol-helpers.ts';
 import { batchOutcome } from '../../dapp/lib/protocol/settlement.ts';
@@ -58,6 +61,18 @@ describe('nobody is charged for a second they did not authorize', () => {
     const before = await escrow();
     const wrongContract = session.key.sign(env.payments.address, { streamId, viewer: env.accounts.charlie.address, sessionId: session.sessionId, cumulativeTicks: 4n });
     expect(await submit(wrongContract)).toEqual({ err: { type: 'BadSignature' } });
+    expect(await escrow()).toBe(before);
+  });
+
+  it('the high-s twin of a real voucher is refused (NonCanonicalSignature): one signature per voucher', async () => {
+    const before = await escrow();
+    const v = session.voucher(4n);
+    const sig = hexToU8a(v.signature);
+    const s = BigInt(u8aToHex(sig.subarray(32, 64)));
+    const twin = u8aConcat(sig.subarray(0, 32), hexToU8a('0x' + (SECP256K1_ORDER - s).toString(16).padStart(64, '0')), new Uint8Array([sig[64] ^ 1]));
+    expect(await submit({ ...v, signature: u8aToHex(twin) as `0x${string}` })).toEqual({ err: { type: 'NonCanonicalSignature' } });
+    const eth = u8aConcat(sig.subarray(0, 64), new Uint8Array([sig[64] + 27]));
+    expect(await submit({ ...v, signature: u8aToHex(eth) as `0x${string}` })).toEqual({ err: { type: 'NonCanonicalSignature' } });
     expect(await escrow()).toBe(before);
   });
 
@@ -116,6 +131,25 @@ describe('access control', () => {
     await expect(env.payments.tx.settle(env.accounts.dave, charge)).rejects.toMatchObject({ error: { type: 'NotTickStream' } });
   });
 
+  it('the payment handler wires only a contract running the named tick_stream code (NotTickStreamCode)', async () => {
+    const { alice, eve } = env.accounts;
+    const tickStream = inject('deployment').contracts.tick_stream;
+    expect((await env.payments.query.tickStreamCodeHash(eve.address)).value).toBe(tickStream.codeHash);
+    // A payment handler not yet wired, as the deployer has it between two steps.
+    const fresh = await instantiateContract(env.api, alice, 'payment_handler', [inject('deployment').contracts.pricing_engine.address, 0]);
+    const payments = new PaymentHandlerContract(env.api, fresh.address);
+    const code = tickStream.codeHash as `0x${string}`;
+    // An ordinary account would be able to charge every escrow.
+    await expect(payments.tx.setTickStream(alice, eve.address, code)).rejects.toMatchObject({ error: { type: 'NotTickStreamCode', expected: code, found: null } });
+    // A contract running other code (the registry), named as tick_stream.
+    await expect(payments.tx.setTickStream(alice, env.registry.address, code)).rejects.toMatchObject({
+      error: { type: 'NotTickStreamCode', found: inject('deployment').contracts.stream_registry.codeHash },
+    });
+    expect((await payments.query.tickStream(eve.address)).value).toBeNull();
+    await payments.tx.setTickStream(alice, tickStream.address, code);
+    expect((await payments.query.tickStream(eve.address)).value).toBe(tickStream.address);
+  });
+
   it('only the stream’s creator sets its prices (NotCreator)', async () => {
     await expect(env.pricing.tx.setPricePlan(env.accounts.eve, streamId, plan({ ratePerSecond: 1n }))).rejects.toMatchObject({ error: { type: 'NotCreator', streamId } });
   });
@@ -129,6 +163,36 @@ describe('access control', () => {
     await expect(env.payments.tx.setFeeBps(env.accounts.alice, 1_001)).rejects.toMatchObject({ error: { type: 'FeeTooHigh', max: 1_000 } });
   });
 
+});
+
+// Audit finding 14: a refusal must name its real cause.
+describe('errors are named for their cause', () => {
+  it('a dynamic rule whose rate overflows is RateOverflow, not NoPricePlan', async () => {
+    const MAX = (1n << 128n) - 1n;
+    const surging = await liveStream(env, env.accounts.bob, plan({ dynamic: { stepPerViewer: MAX, floor: 0n, ceiling: MAX } }));
+    // Nobody watching: the rate is the base rate. With one viewer, base + step overflows u128.
+    await join(env, env.accounts.ferdie, surging, RATE * 10n);
+    await expect(env.ticks.query.quote(env.accounts.eve.address, surging, env.accounts.eve.address, 1n)).rejects.toMatchObject({
+      error: { type: 'RateOverflow', streamId: surging },
+    });
+    await expect(env.ticks.tx.joinStream(env.accounts.eve, surging, SessionKey.generate().publicKey, MAX, false, { value: RATE * 10n })).rejects.toMatchObject({
+      error: { type: 'RateOverflow', streamId: surging },
+    });
+    await env.ticks.tx.leaveStream(env.accounts.ferdie, surging, null, true);
+  });
+
+  it("leaving with a final voucher of another stream is FinalVoucherMismatch, not BadSignature", async () => {
+    const other = await join(env, env.accounts.eve, otherStream, RATE * 10n);
+    await join(env, env.accounts.eve, streamId, RATE * 10n);
+    await expect(env.ticks.tx.leaveStream(env.accounts.eve, streamId, other.voucher(1n), true)).rejects.toMatchObject({
+      error: { type: 'FinalVoucherMismatch', streamId },
+    });
+    await env.ticks.tx.leaveStream(env.accounts.eve, streamId, null, true);
+    await env.ticks.tx.leaveStream(env.accounts.eve, otherStream, null, true);
+  });
+});
+
+describe('after all of the above', () => {
   it('money is conserved after all of the above', async () => {
     await expectConserved(env);
   });

@@ -97,10 +97,10 @@ describe('subscriptions', () => {
     const streamId = await liveStream(env, accounts.bob, plan({ tiers: [tier] }));
     const viewer = accounts.ferdie;
 
-    await expect(payments.tx.buySubscription(viewer, streamId, 0, { value: tier.price - 1n })).rejects.toMatchObject({
+    await expect(payments.tx.buySubscription(viewer, streamId, 0, tier.periodMs, { value: tier.price - 1n })).rejects.toMatchObject({
       error: { type: 'WrongPayment', expected: tier.price, received: tier.price - 1n },
     });
-    const bought = await payments.tx.buySubscription(viewer, streamId, 0, { value: tier.price });
+    const bought = await payments.tx.buySubscription(viewer, streamId, 0, tier.periodMs, { value: tier.price });
     expect(bought.events.map((e) => e.name)).toEqual(['SubscriptionPurchased']);
     expect((await payments.query.hasSubscription(viewer.address, viewer.address, streamId)).value).toBe(true);
     expect((await payments.query.earningsOf(viewer.address, streamId)).value).toBe(tier.price);
@@ -111,6 +111,23 @@ describe('subscriptions', () => {
     expect(res.one('TicksRecorded')).toMatchObject({ newTicks: 30n, amount: 0n });
     expect((await ticks.query.streamTicks(viewer.address, streamId)).value).toBe(30n);
     await ticks.tx.leaveStream(viewer, streamId, null, false);
+    await expectConserved(env);
+  });
+
+  // Audit finding 6: the creator shortens a tier between the viewer reading it and the purchase landing.
+  it('a purchase names the period it expects: a tier changed meanwhile is refused (TermsChanged) and nothing is paid', async () => {
+    const { accounts, payments, pricing } = env;
+    const tier = { price: RATE * 1_000n, periodMs: 3_600_000n };
+    const streamId = await liveStream(env, accounts.bob, plan({ tiers: [tier] }));
+    const read = (await pricing.query.pricePlan(accounts.eve.address, streamId)).value!.tiers[0];
+    await pricing.tx.setPricePlan(accounts.bob, streamId, plan({ tiers: [{ ...tier, periodMs: 1n }] }));
+    const before = await freeBalance(env.api, accounts.eve.address);
+    await expect(payments.tx.buySubscription(accounts.eve, streamId, 0, read.periodMs, { value: read.price })).rejects.toMatchObject({
+      error: { type: 'TermsChanged', periodMs: 1n, expectedPeriodMs: 3_600_000n },
+    });
+    expect(await freeBalance(env.api, accounts.eve.address)).toBe(before); // refused at the dry run: not even a fee
+    expect((await payments.query.earningsOf(accounts.eve.address, streamId)).value).toBe(0n);
+    expect((await payments.query.hasSubscription(accounts.eve.address, accounts.eve.address, streamId)).value).toBe(false);
     await expectConserved(env);
   });
 });

@@ -7,6 +7,8 @@
  *    its own id from ViewerJoined, and the media server accepts each one's vouchers under that id.
  * 2. The relay's settlement shares a block with five viewers leaving: every voucher gets the outcome
  *    the block states, nothing is left unsettled or paid twice, and money is conserved.
+ * 3. Sixty sessions due in one relay round (one extrinsic holds about 36): all are settled, in
+ *    several extrinsics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -27,6 +29,8 @@ import { untilChain } from '../browser/media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 const VIEWERS = 10;
+/** More sessions than one record_ticks_batch extrinsic holds (about 36 with the bindings' gas margin). */
+const MANY = 60;
 let chain: Chain;
 let env: Env;
 let app: App;
@@ -60,6 +64,19 @@ async function until(f: () => Promise<boolean>, ms: number, what: string) {
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
+/** Sends each of `accounts` 1 000 UNIT from Alice, in one extrinsic. */
+async function fundAll(accounts: KeyringPair[]) {
+  const fund = env.api.tx.utility.batchAll(accounts.map((v) => env.api.tx.balances.transferKeepAlive(v.address, 10n ** 15n)));
+  await new Promise<void>((ok, fail) => {
+    fund
+      .signAndSend(env.accounts.alice, (r) => {
+        if (r.dispatchError) fail(new Error(r.dispatchError.toString()));
+        else if (r.status.isInBlock) ok();
+      })
+      .catch(fail);
+  });
+}
+
 beforeAll(async () => {
   chain = await startChain({ ...process.env, VILO_CHAIN: 'chopsticks', VILO_BLOCK_MODE: 'Batch' });
   const api = await connect(chain.url);
@@ -75,15 +92,7 @@ beforeAll(async () => {
   // Ten funded viewers of their own (the dev accounts are six).
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   viewers = Array.from({ length: VIEWERS }, (_, i) => keyring.addFromUri(`//Alice//same-block//${i}`));
-  const fund = env.api.tx.utility.batchAll(viewers.map((v) => env.api.tx.balances.transferKeepAlive(v.address, 10n ** 15n)));
-  await new Promise<void>((ok, fail) => {
-    fund
-      .signAndSend(env.accounts.alice, (r) => {
-        if (r.dispatchError) fail(new Error(r.dispatchError.toString()));
-        else if (r.status.isInBlock) ok();
-      })
-      .catch(fail);
-  });
+  await fundAll(viewers);
   app = await startApp(chain.url, deploymentFile, { VILO_RELAY_DB: join(scratchDir('same-block'), 'relay.sqlite'), VILO_SETTLE_INTERVAL_MS: '2000' });
 }, 300_000);
 
@@ -173,4 +182,50 @@ describe('several transactions in one block', () => {
     expect(app.output()).not.toContain('the block states no outcome');
     await expectConserved(env);
   });
+
+  // Audit finding 11: ~36 distinct sessions fit one extrinsic, though the contract takes 100 vouchers.
+  it('a relay round with more sessions due than one extrinsic holds settles them all, in several extrinsics', async () => {
+    const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+    const crowd = Array.from({ length: MANY }, (_, i) => keyring.addFromUri(`//Alice//crowd//${i}`));
+    await fundAll(crowd);
+    // Ten joins a block (chopsticks drops, as invalid, what does not fit the block it is building).
+    const joined: { v: KeyringPair; key: SessionKey; sessionId: bigint }[] = [];
+    for (let i = 0; i < crowd.length; i += 10) {
+      joined.push(
+        ...(await Promise.all(
+          crowd.slice(i, i + 10).map(async (v) => {
+            const key = SessionKey.generate();
+            const res = await env.ticks.tx.joinStream(v, streamId, key.publicKey, RATE, false, { value: RATE * 60n });
+            return { v, key, sessionId: res.one('ViewerJoined').sessionId };
+          }),
+        )),
+      );
+    }
+    // Blocks wait while the vouchers arrive, so the relay's rounds find many due at once.
+    const earningsBefore = (await env.payments.query.earningsOf(env.accounts.bob.address, streamId)).value;
+    const linesBefore = app.output().split('\n').length;
+    await rpc('dev_setBlockBuildMode', ['Manual']);
+    try {
+      // Ten at a time: each first voucher of a session costs the server two chain reads.
+      for (let i = 0; i < joined.length; i += 10) {
+        await Promise.all(
+          joined.slice(i, i + 10).map(async ({ v, key, sessionId }) => {
+            const res = await post(toWire(key.sign(env.ticks.address, { streamId, viewer: v.address, sessionId, cumulativeTicks: 3n })));
+            expect(res.status, await res.clone().text()).toBe(202);
+          }),
+        );
+      }
+    } finally {
+      await rpc('dev_setBlockBuildMode', ['Batch']);
+      await rpc('dev_newBlock', [{ count: 1 }]);
+    }
+    for (const { v } of joined) {
+      await untilChain(env.api, async () => (await env.ticks.query.sessionOf(v.address, streamId, v.address)).value?.ticksSettled === 3n, 120_000, `${v.address} settled at 3`);
+    }
+    expect((await env.payments.query.earningsOf(env.accounts.bob.address, streamId)).value - earningsBefore).toBe(RATE * 3n * BigInt(MANY));
+    const log = app.output().split('\n').slice(linesBefore).filter((l) => l.startsWith('[relay]'));
+    expect(log.filter((l) => l.includes('failed')), log.join('\n')).toEqual([]);
+    expect(log.some((l) => /in [2-9] extrinsics/.test(l)), log.join('\n')).toBe(true);
+    await expectConserved(env);
+  }, 600_000);
 });

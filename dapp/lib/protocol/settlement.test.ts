@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchOutcome, type BatchVoucher } from './settlement.ts';
+import { batchOutcome, splitToFit, type BatchVoucher } from './settlement.ts';
 import type { TickStreamEvent } from '../../../typechain/tick_stream.ts';
 
 const A = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -43,5 +43,23 @@ describe('batchOutcome: each voucher as the block says', () => {
     expect(batchOutcome([v(A, 1n, 5n), v(B, 2n, 5n)], [recorded(B, 2n, 5n, 5n)])).toEqual([null, { ok: { newTicks: 5n, amount: 50n, sessionEnded: false } }]);
     expect(batchOutcome([v(A, 1n, 5n)], [refused(A, 1n, 6n)])).toEqual([null]);
     expect(batchOutcome([v(A, 1n, 5n)], [])).toEqual([null]);
+  });
+});
+
+describe('splitToFit: batches one extrinsic can hold', () => {
+  it('keeps a batch that fits whole, and halves one that does not until each part fits, in order', async () => {
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const asked: number[] = [];
+    const fits = async (b: readonly number[]) => (asked.push(b.length), b.length <= 36);
+    const parts = await splitToFit(items, fits);
+    expect(parts.map((p) => p.length)).toEqual([25, 25, 25, 25]);
+    expect(parts.flat()).toEqual(items);
+    expect(asked[0]).toBe(100);
+    expect(await splitToFit(items.slice(0, 30), fits)).toEqual([items.slice(0, 30)]);
+    expect(await splitToFit([], fits)).toEqual([]);
+  });
+
+  it('returns an item that fits in no batch alone instead of looping', async () => {
+    expect(await splitToFit([1, 2, 3], async () => false)).toEqual([[1], [2], [3]]);
   });
 });

@@ -57,3 +57,14 @@ export function batchOutcome(vouchers: readonly BatchVoucher[], events: readonly
     return null;
   });
 }
+
+/**
+ * `items` cut into consecutive batches that each pass `fits` (one extrinsic's weight, checked by a
+ * dry run): the whole if it fits, else halves, recursively. A single item that does not fit is
+ * returned alone (its submission then fails with the chain's own reason, and nothing else waits on it).
+ */
+export async function splitToFit<T>(items: readonly T[], fits: (batch: readonly T[]) => Promise<boolean>): Promise<T[][]> {
+  if (items.length <= 1 || (await fits(items))) return items.length ? [[...items]] : [];
+  const half = Math.ceil(items.length / 2);
+  return [...(await splitToFit(items.slice(0, half), fits)), ...(await splitToFit(items.slice(half), fits))];
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SessionKey, verifyVoucher, voucherPayload, VOUCHER_DOMAIN, type Voucher } from './voucher.ts';
+import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { isCanonical, SECP256K1_ORDER, SessionKey, verifyVoucher, voucherPayload, VOUCHER_DOMAIN, type Voucher } from './voucher.ts';
 
 const CONTRACT = '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM';
 const VIEWER = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
@@ -38,6 +39,19 @@ describe('session key signatures', () => {
     expect(verifyVoucher(CONTRACT, key.publicKey, { ...signed, voucher: voucher(5n, 1n, 8n) })).toBe(false);
     expect(verifyVoucher(VIEWER, key.publicKey, signed)).toBe(false);
     expect(verifyVoucher(CONTRACT, SessionKey.generate().publicKey, signed)).toBe(false);
+  });
+
+  it('rejects the high-s twin and the 27/28 form of a valid signature, as the contract does', () => {
+    const key = SessionKey.generate();
+    const signed = key.sign(CONTRACT, voucher(10n));
+    const sig = hexToU8a(signed.signature);
+    expect(isCanonical(sig)).toBe(true);
+    const s = BigInt(u8aToHex(sig.subarray(32, 64)));
+    const twin = u8aConcat(sig.subarray(0, 32), hexToU8a('0x' + (SECP256K1_ORDER - s).toString(16).padStart(64, '0')), new Uint8Array([sig[64] ^ 1]));
+    expect(verifyVoucher(CONTRACT, key.publicKey, { ...signed, signature: u8aToHex(twin) as `0x${string}` })).toBe(false);
+    const eth = u8aConcat(sig.subarray(0, 64), new Uint8Array([sig[64] + 27]));
+    expect(verifyVoucher(CONTRACT, key.publicKey, { ...signed, signature: u8aToHex(eth) as `0x${string}` })).toBe(false);
+    expect(verifyVoucher(CONTRACT, key.publicKey, signed)).toBe(true);
   });
 
   it('rejects malformed signatures without throwing', () => {

@@ -80,11 +80,19 @@ export class SessionKey {
   }
 }
 
+/** secp256k1's group order n: a signature (r, s) and its twin (r, n − s) recover the same key. */
+export const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** Whether a 65-byte signature is in the one form the contract accepts: s ≤ n/2, recovery id 0 or 1. */
+export function isCanonical(sig: Uint8Array): boolean {
+  return sig.length === 65 && sig[64] <= 1 && BigInt(u8aToHex(sig.subarray(32, 64))) <= SECP256K1_ORDER / 2n;
+}
+
 /** Whether `signed` carries `sessionKey`'s signature for `contract` (the contract's own check). */
 export function verifyVoucher(contract: string, sessionKey: Hex, signed: SignedVoucher): boolean {
   try {
     const sig = hexToU8a(signed.signature);
-    if (sig.length !== 65 || sig[64] > 1) return false;
+    if (!isCanonical(sig)) return false;
     const hash = blake2AsU8a(voucherPayload(contract, signed.voucher), 256);
     const signer = secp256k1Recover(hash, sig.subarray(0, 64), sig[64], 'blake2');
     return u8aEq(signer, hexToU8a(sessionKey));

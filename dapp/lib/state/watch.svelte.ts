@@ -318,7 +318,7 @@ export class WatchSession {
     const tier = this.stream?.plan?.tiers[index];
     if (!tier) throw new Error('No such tier');
     const signer = await this.wallet.signer();
-    await this.tx.run(`Subscribe (tier ${index + 1})`, (o) => c.payments.tx.buySubscription(signer, this.streamId, index, { ...o, value: tier.price }));
+    await this.tx.run(`Subscribe (tier ${index + 1})`, (o) => c.payments.tx.buySubscription(signer, this.streamId, index, tier.periodMs, { ...o, value: tier.price }));
     await this.refresh();
     if (this.phase === 'watching' || this.phase === 'stopped') {
       this.#stopTicking();

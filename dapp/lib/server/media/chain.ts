@@ -10,7 +10,8 @@ import type { SignedVoucher } from '../../protocol/voucher.ts';
 import { PaymentHandlerContract } from '../../../../typechain/payment_handler.ts';
 import { StreamRegistryContract } from '../../../../typechain/stream_registry.ts';
 import { TickStreamContract } from '../../../../typechain/tick_stream.ts';
-import { batchOutcome, type VoucherOutcome } from '../../protocol/settlement.ts';
+import { batchOutcome, splitToFit, type VoucherOutcome } from '../../protocol/settlement.ts';
+import { withGasMargin } from '../../../../typechain/runtime.ts';
 
 export interface ChainSession {
   id: bigint;
@@ -36,9 +37,15 @@ export interface ChainReader {
   hasSubscription(viewer: string, streamId: bigint): Promise<boolean>;
 }
 
+/** Each voucher's outcome, in order, and how many extrinsics carried them. */
+export interface Settled {
+  results: SettleResult[];
+  extrinsics: number;
+}
+
 export interface ChainSettler {
   /** Submits one record_ticks_batch (≤ 100 vouchers); resolves with each voucher's outcome, read from the block's events. */
-  settle(vouchers: SignedVoucher[]): Promise<SettleResult[]>;
+  settle(vouchers: SignedVoucher[]): Promise<Settled>;
 }
 
 /** Any well-formed address works for dry runs (nothing is signed). */
@@ -70,11 +77,22 @@ export function contractChain(
     },
     async settle(vouchers) {
       if (!relay) throw new Error('no relay account configured');
-      const res = await ticks.tx.recordTicksBatch(relay, vouchers);
-      return batchOutcome(
-        vouchers.map((v) => v.voucher),
-        res.events,
-      );
+      // Up to 100 vouchers pass the contract's limit, but not every such batch fits one extrinsic
+      // (distinct sessions cost more proof size than one session's): cut it where a dry run says so.
+      const max = api.consts.system.blockWeights.perClass.normal.maxExtrinsic.unwrap();
+      const base = api.consts.system.blockWeights.perClass.normal.baseExtrinsic;
+      const fits = async (batch: readonly SignedVoucher[]) => {
+        const { gasRequired } = await ticks.query.recordTicksBatch(relay.address, [...batch]);
+        const { refTime, proofSize } = withGasMargin(gasRequired);
+        return refTime + base.refTime.toBigInt() <= max.refTime.toBigInt() && proofSize + base.proofSize.toBigInt() <= max.proofSize.toBigInt();
+      };
+      const results: SettleResult[] = [];
+      const batches = await splitToFit(vouchers, fits);
+      for (const batch of batches) {
+        const res = await ticks.tx.recordTicksBatch(relay, batch);
+        results.push(...batchOutcome(batch.map((v) => v.voucher), res.events));
+      }
+      return { results, extrinsics: batches.length };
     },
   };
 }

@@ -3,7 +3,7 @@ import { Relay, SETTLE_TIMEOUT_MS } from './relay.ts';
 import { Store } from './store.ts';
 import { Metrics } from './metrics.ts';
 import type { Gate } from './gate.ts';
-import type { ChainReader, ChainSettler, SettleResult } from './chain.ts';
+import type { ChainReader, ChainSettler, SettleResult, Settled } from './chain.ts';
 
 const VIEWER = '5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy';
 
@@ -21,8 +21,8 @@ describe('relay settlement', () => {
     const settler: ChainSettler = {
       settle: (vouchers) => {
         calls.push(vouchers.map((v) => v.voucher.cumulativeTicks));
-        if (hang) return new Promise<SettleResult[]>(() => {}); // submitted, never reported
-        return Promise.resolve(vouchers.map(() => ({ ok: { sessionEnded: false } }) as unknown as SettleResult));
+        if (hang) return new Promise<Settled>(() => {}); // submitted, never reported
+        return Promise.resolve({ results: vouchers.map(() => ({ ok: { sessionEnded: false } }) as unknown as SettleResult), extrinsics: 1 });
       },
     };
     const log: string[] = [];

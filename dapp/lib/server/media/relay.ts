@@ -2,9 +2,9 @@
  * The settlement relay (the original design's off-chain tick worker). It accepts a voucher only when
  * the session key of the viewer's on-chain session signed it and the escrow covers it, stores the
  * latest per session in SQLite before answering, and every `intervalMs` settles what is due with
- * `record_ticks_batch` (≤ 100 per call): each session at least `minTicks` ahead of what it settled
- * before (1 by default: every advance), and each session whose vouchers stopped `IDLE_MS` ago, so a
- * viewer's final count is settled whatever its size. Vouchers are cumulative and the contract pays
+ * `record_ticks_batch` (≤ 100 vouchers, in as many extrinsics as their weight needs): each session
+ * at least `minTicks` ahead of what it settled before (1 by default: every advance), and each
+ * session whose vouchers stopped `IDLE_MS` ago, so a viewer's final count is settled whatever its size. Vouchers are cumulative and the contract pays
  * only `count − ticks_settled`, so resubmitting after a crash never charges twice.
  *
  * `minTicks` trades fees for exposure: each settlement costs the relay a fee, and a viewer who leaves
@@ -158,10 +158,10 @@ export class Relay {
       const batch = store.unsettled(MAX_BATCH, { minTicks: this.o.minTicks, idleSinceMs: Date.now() - IDLE_MS });
       if (!batch.length) return;
       const t0 = Date.now();
-      let results;
+      let settled;
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        results = await Promise.race([
+        settled = await Promise.race([
           settler.settle(
             batch.map((v) => ({ voucher: { streamId: v.streamId, viewer: v.viewer, sessionId: v.sessionId, cumulativeTicks: v.cumulativeTicks }, signature: v.signature })),
           ),
@@ -177,11 +177,12 @@ export class Relay {
         clearTimeout(timer);
       }
       const which = batch.length <= 5 ? `: ${batch.map((v) => `${v.streamId}/${v.sessionId}@${v.cumulativeTicks}`).join(' ')}` : '';
-      log?.(`[relay] ${batch.length} voucher${batch.length === 1 ? '' : 's'} submitted, in a block after ${Date.now() - t0} ms${which}`);
+      const carriers = settled.extrinsics === 1 ? 'in a block' : `in ${settled.extrinsics} extrinsics (one cannot hold them all)`;
+      log?.(`[relay] ${batch.length} voucher${batch.length === 1 ? '' : 's'} submitted, ${carriers} after ${Date.now() - t0} ms${which}`);
       metrics.settled((Date.now() - t0) / 1000, batch.length);
       this.o.onSettled?.();
       batch.forEach((v, i) => {
-        const r = results[i];
+        const r = settled.results[i];
         if (r && 'ok' in r) store.markSettled(v.streamId, v.viewer, v.sessionId, v.cumulativeTicks);
         if ((r && 'ok' in r && r.ok.sessionEnded) || (r && 'err' in r && ['NoSession', 'WrongSession'].includes(r.err.type))) {
           store.markClosed(v.streamId, v.viewer, v.sessionId);
