@@ -7,13 +7,11 @@
  * seconds a block), and this test needs the stall it makes to be the only one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startChain, type Chain } from '../../scripts/chain/launch.ts';
-import { connect, signerFrom } from '../../scripts/lib/chain.ts';
-import { deployAll } from '../../scripts/deploy.ts';
+import type { Chain } from '../../scripts/chain/launch.ts';
+import type { Env } from '../e2e/helpers.ts';
+import { ownChain } from '../own-chain.ts';
 import type { Browser } from 'playwright-core';
-import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
 import { stallingProxy, type StallingProxy } from '../stalling-proxy.ts';
 import { launchBrowser, startApp, type App } from './harness.ts';
@@ -30,13 +28,8 @@ let browser: Browser;
 let streamId: bigint;
 
 beforeAll(async () => {
-  chain = await startChain();
-  const api = await connect(chain.url);
-  const deployment = await deployAll(api, await signerFrom(api, undefined));
-  await api.disconnect();
-  const deploymentFile = join(scratchDir('stall'), 'deployment.json');
-  writeFileSync(deploymentFile, JSON.stringify(deployment, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
-  env = await setupEnv({ chainUrl: chain.url, deployment });
+  let deploymentFile: string;
+  ({ chain, env, deploymentFile } = await ownChain('stall'));
   proxy = await stallingProxy(chain.url);
   app = await startApp(proxy.url, deploymentFile, {
     VILO_RELAY_DB: join(scratchDir('stall'), 'relay.sqlite'),

@@ -11,21 +11,19 @@
  *    several extrinsics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Chain } from '../../scripts/chain/launch.ts';
+import type { Env } from './helpers.ts';
+import { ownChain } from '../own-chain.ts';
 import { WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { startChain, type Chain } from '../../scripts/chain/launch.ts';
-import { connect, signerFrom } from '../../scripts/lib/chain.ts';
-import { deployAll } from '../../scripts/deploy.ts';
 import { SessionKey } from '../../dapp/lib/protocol/voucher.ts';
 import { toWire } from '../../dapp/lib/media/wire.ts';
 import type { TxStatus } from '../../typechain/index.ts';
-import { setupEnv, type Env } from './helpers.ts';
 import { RATE, expectConserved, liveStream } from './protocol-helpers.ts';
 import { startApp, type App } from '../browser/harness.ts';
-import { untilChain } from '../browser/media-helpers.ts';
+import { until, untilChain } from '../browser/media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 const VIEWERS = 10;
@@ -55,15 +53,6 @@ async function inOneBlock<T>(count: number, submit: () => Promise<T>): Promise<T
   }
 }
 
-async function until(f: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await f()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
 /** Sends each of `accounts` 1 000 UNIT from Alice, in one extrinsic. */
 async function fundAll(accounts: KeyringPair[]) {
   const fund = env.api.tx.utility.batchAll(accounts.map((v) => env.api.tx.balances.transferKeepAlive(v.address, 10n ** 15n)));
@@ -78,13 +67,8 @@ async function fundAll(accounts: KeyringPair[]) {
 }
 
 beforeAll(async () => {
-  chain = await startChain({ ...process.env, VILO_CHAIN: 'chopsticks', VILO_BLOCK_MODE: 'Batch' });
-  const api = await connect(chain.url);
-  const deployment = await deployAll(api, await signerFrom(api, undefined));
-  await api.disconnect();
-  const deploymentFile = join(scratchDir('same-block'), 'deployment.json');
-  writeFileSync(deploymentFile, JSON.stringify(deployment, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
-  env = await setupEnv({ chainUrl: chain.url, deployment });
+  let deploymentFile: string;
+  ({ chain, env, deploymentFile } = await ownChain('same-block', { ...process.env, VILO_CHAIN: 'chopsticks', VILO_BLOCK_MODE: 'Batch' }));
   devRpc = new WsProvider(chain.url);
   await devRpc.isReady;
   streamId = await liveStream(env, env.accounts.bob);
