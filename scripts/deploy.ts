@@ -22,20 +22,38 @@ import { PaymentHandlerContract } from '../typechain/index.ts';
 export interface PlanStep {
   name: string;
   constructor: string;
-  args: (deployed: Record<string, string>) => unknown[];
+  args: (deployed: Record<string, string>, chain: { genesisHash: string }) => unknown[];
 }
 
 /** Platform fee the payment handler starts with, in basis points (the admin can change it). */
 const FEE_BPS = Number(process.env.VILO_PLATFORM_FEE_BPS ?? 0);
 
+/**
+ * How long a closing tab stays open to higher vouchers, in milliseconds (tick_stream's dispute
+ * window; docs/protocol.md says why 10 minutes is safe with the media gate and relay of this repo).
+ */
+export function disputeWindowMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.VILO_DISPUTE_WINDOW_MS ?? '600000';
+  const ms = Number(raw);
+  // tick_stream's MIN_DISPUTE_WINDOW_MS and MAX_DISPUTE_WINDOW_MS.
+  if (!Number.isInteger(ms) || ms < 1_000 || ms > 30 * 86_400_000) {
+    throw new DeployError(`VILO_DISPUTE_WINDOW_MS=${raw}: give whole milliseconds from 1000 to ${30 * 86_400_000}`);
+  }
+  return ms;
+}
+
 export const DEPLOY_PLAN: PlanStep[] = [
   { name: 'stream_registry', constructor: 'new', args: () => [] },
   { name: 'pricing_engine', constructor: 'new', args: (d) => [d.stream_registry] },
   { name: 'payment_handler', constructor: 'new', args: (d) => [d.pricing_engine, FEE_BPS] },
-  { name: 'tick_stream', constructor: 'new', args: (d) => [d.stream_registry, d.pricing_engine, d.payment_handler] },
+  {
+    name: 'tick_stream',
+    constructor: 'new',
+    args: (d, chain) => [d.stream_registry, d.pricing_engine, d.payment_handler, chain.genesisHash, disputeWindowMs()],
+  },
 ];
 
-/** Wiring after deployment: only tick_stream may charge escrow, checked to run the code just uploaded. */
+/** Wiring after deployment: only tick_stream may book tab earnings, checked to run the code just uploaded. */
 async function wire(api: ApiPromise, signer: KeyringPair, d: Record<string, DeployedContract>) {
   const payments = new PaymentHandlerContract(api, d.payment_handler.address);
   await payments.tx.setTickStream(signer, d.tick_stream.address, d.tick_stream.codeHash as `0x${string}`);
@@ -70,7 +88,7 @@ async function instantiate(api: ApiPromise, signer: KeyringPair, step: PlanStep,
   const abi = new Abi(bundle, api.registry.getChainProperties());
   const ctor = abi.constructors.find((c) => c.method === step.constructor || c.identifier === step.constructor);
   if (!ctor) throw new DeployError(`${step.name} has no constructor ${step.constructor}`);
-  const data = ctor.toU8a(step.args(deployed));
+  const data = ctor.toU8a(step.args(deployed, { genesisHash: api.genesisHash.toHex() }));
   const salt = randomAsHex(16);
   const code = bundle.source.wasm as string;
 
@@ -80,8 +98,10 @@ async function instantiate(api: ApiPromise, signer: KeyringPair, step: PlanStep,
     const err = dry.result.asErr;
     throw new DeployError(`${step.name}: instantiation would fail: ${err.isModule ? dispatchFailure(api, err).message : err.toString()}`);
   }
-  // ReturnFlags bit 0: the constructor reverted.
-  if (dry.result.asOk.result.flags.bits.toNumber() & 1) throw new DeployError(`${step.name}: constructor reverted`);
+  // ReturnFlags bit 0: the constructor reverted (its Result's error is in the returned data).
+  if (dry.result.asOk.result.flags.bits.toNumber() & 1) {
+    throw new DeployError(`${step.name}: constructor reverted (${dry.result.asOk.result.data.toHex()})`);
+  }
   const required = dry.gasRequired as WeightV2;
   const gasLimit = api.registry.createType('WeightV2', {
     refTime: required.refTime.toBn().muln(12).divn(10),
@@ -107,7 +127,7 @@ export async function deployAll(api: ApiPromise, signer: KeyringPair, log: (line
     log(`[deploy] ${step.name} at ${c.address} (${Date.now() - t0} ms)`);
   }
   await wire(api, signer, contracts);
-  log('[deploy] wired: payment_handler accepts charges only from tick_stream');
+  log('[deploy] wired: payment_handler books earnings only from tick_stream');
   return {
     chain: (await api.rpc.system.chain()).toString(),
     genesisHash: api.genesisHash.toHex(),

@@ -7,29 +7,18 @@ import { metadata } from './metadata/payment_handler.ts';
 /** A 0x-prefixed hex string. */
 export type Hex = `0x${string}`;
 
-export interface Settlement {
-  ticksPaid: bigint;
-  amount: bigint;
-  fee: bigint;
-  subscribed: boolean;
-}
-
-export interface Charge {
-  viewer: string;
+export interface Booking {
   streamId: bigint;
   creator: string;
-  ticks: bigint;
-  ratePerSecond: bigint;
+  amount: bigint;
 }
 
 export type PaymentHandlerError =
   | { type: 'ZeroAmount' }
-  | { type: 'InsufficientEscrow'; available: bigint; requested: bigint }
   | { type: 'NotAdmin' }
   | { type: 'NotTickStream' }
   | { type: 'TickStreamAlreadySet' }
   | { type: 'NotTickStreamCode'; expected: Hex; found: Hex | null }
-  | { type: 'NotViewer' }
   | { type: 'NotCreator'; streamId: bigint }
   | { type: 'NothingToWithdraw' }
   | { type: 'FeeTooHigh'; max: number }
@@ -37,35 +26,30 @@ export type PaymentHandlerError =
   | { type: 'TermsChanged'; periodMs: bigint; expectedPeriodMs: bigint }
   | { type: 'NoSuchTier'; streamId: bigint; tier: number }
   | { type: 'TransferFailed' }
-  | { type: 'BatchTooLarge'; max: number }
   | { type: 'Overflow' };
 
 /** Events of payment_handler. */
 export type PaymentHandlerEvent =
-  /** A viewer's escrow grew. */
-  | { contract: string; name: 'Deposited'; args: { viewer: string; amount: bigint } }
-  /** Unspent escrow went back to its viewer. */
-  | { contract: string; name: 'Withdrawn'; args: { viewer: string; amount: bigint } }
   /** The platform fee changed. */
   | { contract: string; name: 'FeeChanged'; args: { feeBps: number } }
+  /** Plancks that reached the contract by plain transfer (owed to nobody) were moved into the fees. */
+  | { contract: string; name: 'SurplusSwept'; args: { amount: bigint } }
   /** Collected fees were paid out. */
   | { contract: string; name: 'FeesWithdrawn'; args: { to: string; amount: bigint } }
+  /** Tab earnings were booked for a stream. */
+  | { contract: string; name: 'EarningsBooked'; args: { streamId: bigint; amount: bigint; fee: bigint } }
   /** A creator took their earnings. */
   | { contract: string; name: 'EarningsWithdrawn'; args: { streamId: bigint; creator: string; amount: bigint } }
   /** A subscription was bought or extended. */
-  | { contract: string; name: 'SubscriptionPurchased'; args: { viewer: string; streamId: bigint; tier: number; price: bigint; expiresAtMs: bigint } }
-  /** Escrow was charged for watched seconds. */
-  | { contract: string; name: 'Charged'; args: { viewer: string; streamId: bigint; ticks: bigint; amount: bigint; fee: bigint } };
+  | { contract: string; name: 'SubscriptionPurchased'; args: { viewer: string; streamId: bigint; tier: number; price: bigint; expiresAtMs: bigint } };
 
 
 const ERROR_SENTENCES: Record<string, string> = {
   "ZeroAmount": "An amount of zero was given where value must move.",
-  "InsufficientEscrow": "The escrow holds less than asked for.",
   "NotAdmin": "Only the admin may do this.",
-  "NotTickStream": "Only the tick_stream contract may charge escrow.",
+  "NotTickStream": "Only the tick_stream contract may book tab earnings.",
   "TickStreamAlreadySet": "The tick_stream contract is already wired.",
   "NotTickStreamCode": "The address to wire is not a contract running the named tick_stream code (`found`: its code hash, none for an ordinary account).",
-  "NotViewer": "Only the viewer (or tick_stream on their behalf) may refund their escrow.",
   "NotCreator": "The caller is not the creator recorded for this stream.",
   "NothingToWithdraw": "There is nothing to withdraw.",
   "FeeTooHigh": "The fee is above MAX_FEE_BPS.",
@@ -73,7 +57,6 @@ const ERROR_SENTENCES: Record<string, string> = {
   "TermsChanged": "The tier's period is not the one the buyer named: the creator changed it since the buyer read the terms. Nothing was paid.",
   "NoSuchTier": "The pricing engine refused (no plan, no such tier).",
   "TransferFailed": "The chain refused the transfer (for example, it would leave a new account below the existential deposit).",
-  "BatchTooLarge": "More charges than MAX_BATCH in one call.",
   "Overflow": "An amount does not fit in a Balance."
 };
 
@@ -85,27 +68,12 @@ export class PaymentHandlerContract extends InkContract {
 
   /** Dry runs (free, nothing signed). */
   readonly query = {
-    /** Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run (the published tick_stream hash): an ordinary account, or a contract running other code, would be able to charge every escrow, so it is refused. Throws ContractError with the contract's named error. */
+    /** Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run (the published tick_stream hash): an ordinary account, or a contract running other code, would be able to book earnings it was never sent, so it is refused. Throws ContractError with the contract's named error. */
     setTickStream: (caller: string, tickStream: string, codeHash: Hex, opts?: QueryOptions): Promise<QueryResult<null>> =>
       this.call(caller, 'setTickStream', [tickStream, codeHash], opts, true),
-    /** Adds the value sent to the caller's escrow. Emits [`Deposited`]. Throws ContractError with the contract's named error. */
-    deposit: (caller: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'deposit', [], opts, true),
-    /** Adds the value sent to `viewer`'s escrow (anyone may top up anyone). Emits [`Deposited`]. Throws ContractError with the contract's named error. */
-    depositFor: (caller: string, viewer: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'depositFor', [viewer], opts, true),
-    /** Returns `amount` of the caller's unspent escrow to them. Emits [`Withdrawn`]. Throws ContractError with the contract's named error. */
-    withdraw: (caller: string, amount: bigint, opts?: QueryOptions): Promise<QueryResult<null>> =>
-      this.call(caller, 'withdraw', [amount], opts, true),
-    /** Returns all of `viewer`'s unspent escrow to them and the amount returned. Emits [`Withdrawn`] (nothing if no escrow was left). Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`. Throws ContractError with the contract's named error. */
-    refund: (caller: string, viewer: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'refund', [viewer], opts, true),
-    /** Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Emits [`Charged`] if money moved. Throws ContractError with the contract's named error. */
-    settle: (caller: string, charge: Charge, opts?: QueryOptions): Promise<QueryResult<Settlement>> =>
-      this.call(caller, 'settle', [charge], opts, true),
-    /** Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks, never more than their escrow holds, and credits the creator's earnings minus the fee. Nothing is charged while a viewer has a live subscription to the stream. One call settles a whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and each stream's earnings are written once per batch, not once per viewer. Requirements: the caller is the wired tick_stream contract (which has checked the vouchers); at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money. Throws ContractError with the contract's named error. */
-    settleMany: (caller: string, charges: Charge[], opts?: QueryOptions): Promise<QueryResult<Settlement[]>> =>
-      this.call(caller, 'settleMany', [charges], opts, true),
+    /** Books tab earnings sent by tick_stream: each booking's amount, less the platform fee, goes to its stream's earnings. The fee carries its remainder per stream (`fee_dust`), so it is `⌊Σ amounts · fee_bps / 10 000⌋` over a stream's whole history, however small the pieces. Requirements: the caller is the wired tick_stream; the value sent is the sum of the amounts. Emits [`EarningsBooked`] per booking. Throws ContractError with the contract's named error. */
+    bookTabEarnings: (caller: string, bookings: Booking[], opts?: QueryOptions): Promise<QueryResult<null>> =>
+      this.call(caller, 'bookTabEarnings', [bookings], opts, true),
     /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
     buySubscription: (caller: string, streamId: bigint, tier: number, periodMs: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'buySubscription', [streamId, tier, periodMs], opts, true),
@@ -115,15 +83,15 @@ export class PaymentHandlerContract extends InkContract {
     /** Sets the platform fee. Admin only; at most [`MAX_FEE_BPS`]. Emits [`FeeChanged`]. Throws ContractError with the contract's named error. */
     setFeeBps: (caller: string, feeBps: number, opts?: QueryOptions): Promise<QueryResult<null>> =>
       this.call(caller, 'setFeeBps', [feeBps], opts, true),
+    /** Moves the surplus — what the contract holds beyond everything it owes (`Σ earnings + fees`), which only a plain transfer to its address can create — into the fees, so that it is accounted for and can be withdrawn. Admin only. Returns the plancks moved. Emits [`SurplusSwept`]. Requirements: there is a surplus. Throws ContractError with the contract's named error. */
+    sweepSurplus: (caller: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'sweepSurplus', [], opts, true),
+    /** What the contract holds beyond what it owes, in plancks (plain transfers to its address). */
+    surplus: (caller: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'surplus', [], opts, false),
     /** Pays all collected fees to `to`. Admin only. Emits [`FeesWithdrawn`]. Throws ContractError with the contract's named error. */
     withdrawFees: (caller: string, to: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'withdrawFees', [to], opts, true),
-    /** A viewer's unspent escrow, in plancks. */
-    escrowOf: (caller: string, viewer: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'escrowOf', [viewer], opts, false),
-    /** Seconds a viewer's escrow lasts at `rate_per_second` (`u64::MAX` for a zero rate). */
-    runwayOf: (caller: string, viewer: string, ratePerSecond: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'runwayOf', [viewer, ratePerSecond], opts, false),
     /** A stream's unwithdrawn earnings, in plancks. */
     earningsOf: (caller: string, streamId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'earningsOf', [streamId], opts, false),
@@ -139,8 +107,8 @@ export class PaymentHandlerContract extends InkContract {
     /** The platform fee, in basis points. */
     feeBps: (caller: string, opts?: QueryOptions): Promise<QueryResult<number>> =>
       this.call(caller, 'feeBps', [], opts, false),
-    /** `(Σ escrow, Σ earnings, fees)` in plancks; their sum equals the contract's balance. */
-    liabilities: (caller: string, opts?: QueryOptions): Promise<QueryResult<[bigint, bigint, bigint]>> =>
+    /** `(Σ earnings, fees)` in plancks; with the surplus, their sum equals the contract's balance. */
+    liabilities: (caller: string, opts?: QueryOptions): Promise<QueryResult<[bigint, bigint]>> =>
       this.call(caller, 'liabilities', [], opts, false),
     /** The wired tick_stream contract, if any. */
     tickStream: (caller: string, opts?: QueryOptions): Promise<QueryResult<string | null>> =>
@@ -155,27 +123,12 @@ export class PaymentHandlerContract extends InkContract {
 
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
-    /** Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run (the published tick_stream hash): an ordinary account, or a contract running other code, would be able to charge every escrow, so it is refused. Throws ContractError with the contract's named error. */
+    /** Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run (the published tick_stream hash): an ordinary account, or a contract running other code, would be able to book earnings it was never sent, so it is refused. Throws ContractError with the contract's named error. */
     setTickStream: (signer: Signer, tickStream: string, codeHash: Hex, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, never>> =>
       this.send(signer, 'setTickStream', [tickStream, codeHash], opts, true, []),
-    /** Adds the value sent to the caller's escrow. Emits [`Deposited`]. Throws ContractError with the contract's named error. */
-    deposit: (signer: Signer, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Deposited' }>>> =>
-      this.send(signer, 'deposit', [], opts, true, ["Deposited"]),
-    /** Adds the value sent to `viewer`'s escrow (anyone may top up anyone). Emits [`Deposited`]. Throws ContractError with the contract's named error. */
-    depositFor: (signer: Signer, viewer: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Deposited' }>>> =>
-      this.send(signer, 'depositFor', [viewer], opts, true, ["Deposited"]),
-    /** Returns `amount` of the caller's unspent escrow to them. Emits [`Withdrawn`]. Throws ContractError with the contract's named error. */
-    withdraw: (signer: Signer, amount: bigint, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Withdrawn' }>>> =>
-      this.send(signer, 'withdraw', [amount], opts, true, ["Withdrawn"]),
-    /** Returns all of `viewer`'s unspent escrow to them and the amount returned. Emits [`Withdrawn`] (nothing if no escrow was left). Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`. Throws ContractError with the contract's named error. */
-    refund: (signer: Signer, viewer: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Withdrawn' }>>> =>
-      this.send(signer, 'refund', [viewer], opts, true, ["Withdrawn"]),
-    /** Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Emits [`Charged`] if money moved. Throws ContractError with the contract's named error. */
-    settle: (signer: Signer, charge: Charge, opts?: TxOptions): Promise<TxResult<Settlement, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Charged' }>>> =>
-      this.send(signer, 'settle', [charge], opts, true, ["Charged"]),
-    /** Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks, never more than their escrow holds, and credits the creator's earnings minus the fee. Nothing is charged while a viewer has a live subscription to the stream. One call settles a whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and each stream's earnings are written once per batch, not once per viewer. Requirements: the caller is the wired tick_stream contract (which has checked the vouchers); at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money. Throws ContractError with the contract's named error. */
-    settleMany: (signer: Signer, charges: Charge[], opts?: TxOptions): Promise<TxResult<Settlement[], PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Charged' }>>> =>
-      this.send(signer, 'settleMany', [charges], opts, true, ["Charged"]),
+    /** Books tab earnings sent by tick_stream: each booking's amount, less the platform fee, goes to its stream's earnings. The fee carries its remainder per stream (`fee_dust`), so it is `⌊Σ amounts · fee_bps / 10 000⌋` over a stream's whole history, however small the pieces. Requirements: the caller is the wired tick_stream; the value sent is the sum of the amounts. Emits [`EarningsBooked`] per booking. Throws ContractError with the contract's named error. */
+    bookTabEarnings: (signer: Signer, bookings: Booking[], opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'EarningsBooked' }>>> =>
+      this.send(signer, 'bookTabEarnings', [bookings], opts, true, ["EarningsBooked"]),
     /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
     buySubscription: (signer: Signer, streamId: bigint, tier: number, periodMs: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'SubscriptionPurchased' }>>> =>
       this.send(signer, 'buySubscription', [streamId, tier, periodMs], opts, true, ["SubscriptionPurchased"]),
@@ -185,6 +138,9 @@ export class PaymentHandlerContract extends InkContract {
     /** Sets the platform fee. Admin only; at most [`MAX_FEE_BPS`]. Emits [`FeeChanged`]. Throws ContractError with the contract's named error. */
     setFeeBps: (signer: Signer, feeBps: number, opts?: TxOptions): Promise<TxResult<null, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'FeeChanged' }>>> =>
       this.send(signer, 'setFeeBps', [feeBps], opts, true, ["FeeChanged"]),
+    /** Moves the surplus — what the contract holds beyond everything it owes (`Σ earnings + fees`), which only a plain transfer to its address can create — into the fees, so that it is accounted for and can be withdrawn. Admin only. Returns the plancks moved. Emits [`SurplusSwept`]. Requirements: there is a surplus. Throws ContractError with the contract's named error. */
+    sweepSurplus: (signer: Signer, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'SurplusSwept' }>>> =>
+      this.send(signer, 'sweepSurplus', [], opts, true, ["SurplusSwept"]),
     /** Pays all collected fees to `to`. Admin only. Emits [`FeesWithdrawn`]. Throws ContractError with the contract's named error. */
     withdrawFees: (signer: Signer, to: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'FeesWithdrawn' }>>> =>
       this.send(signer, 'withdrawFees', [to], opts, true, ["FeesWithdrawn"]),

@@ -16,6 +16,7 @@ import {
   Bool,
   BTreeMap,
   Bytes,
+  Compact,
   Enum,
   Null,
   Option,
@@ -59,7 +60,7 @@ export interface DecodedEvent {
  * What a transaction did, read from the block that includes it. The message's return value is not
  * here: a chain returns none to a transaction. `dryRun` is the prediction made before signing, against
  * the state before the block; with several transactions in a block it can differ from what happened
- * (two joins in one block both predict the same session id). Read what happened from `outcome`.
+ * (two tabs opened in one block both predict the same tab id). Read what happened from `outcome`.
  */
 export interface TxResult<T, E extends DecodedEvent = DecodedEvent, O extends E = E> {
   /** The dry run's return value: a prediction, not a result. */
@@ -124,6 +125,8 @@ export function plain(codec: Codec): unknown {
   if (codec instanceof Bool) return codec.isTrue;
   if (codec instanceof Text) return codec.toString();
   if (codec instanceof AbstractInt) return codec.bitLength() > 32 ? codec.toBigInt() : codec.toNumber();
+  // A `#[codec(compact)]` field: the integer inside, as any other (toJSON would give a number or hex).
+  if (codec instanceof Compact) return plain(codec.unwrap());
   if (codec instanceof Bytes || codec instanceof U8aFixed) {
     // AccountId is a U8aFixed with an SS58 toString.
     return (codec as { toRawType(): string }).toRawType() === 'AccountId' ? codec.toString() : codec.toHex();

@@ -7,88 +7,119 @@ import { metadata } from './metadata/tick_stream.ts';
 /** A 0x-prefixed hex string. */
 export type Hex = `0x${string}`;
 
-export interface Session {
-  id: bigint;
-  sessionKey: Hex;
-  creator: string;
-  ratePerSecond: bigint;
-  ticksSettled: bigint;
-  joinedAtMs: bigint;
-  lastActivityMs: bigint;
-}
+export type TickStreamError =
+  | { type: 'StreamNotFound'; streamId: bigint }
+  | { type: 'NoPricePlan'; streamId: bigint }
+  | { type: 'BadSignature' }
+  | { type: 'NonCanonicalSignature' }
+  | { type: 'RateOverflow'; streamId: bigint }
+  | { type: 'InvalidSessionKey' }
+  | { type: 'BatchTooLarge'; max: number }
+  | { type: 'PaymentFailed' }
+  | { type: 'Overflow' }
+  | { type: 'NoTab'; tabId: bigint }
+  | { type: 'TabAlreadyOpen'; tabId: bigint }
+  | { type: 'TabClosing'; tabId: bigint }
+  | { type: 'NotClosing'; tabId: bigint }
+  | { type: 'NotTabViewer'; tabId: bigint }
+  | { type: 'DisputeWindowOpen'; endsAtMs: bigint }
+  | { type: 'DisputeWindowOver'; tabId: bigint; endedAtMs: bigint }
+  | { type: 'BadEntries' }
+  | { type: 'WatchTermsChanged'; watch: number }
+  | { type: 'WatchTermsMissing'; watch: number }
+  | { type: 'NoFreeWatch'; max: number }
+  | { type: 'ZeroDeposit' }
+  | { type: 'BadDisputeWindow'; min: bigint; max: bigint }
+  | { type: 'TransferFailed' };
 
-export interface TickReceipt {
-  newTicks: bigint;
-  amount: bigint;
-  sessionEnded: boolean;
-}
-
-export interface SignedVoucher {
-  voucher: Voucher;
+export interface TabVoucher {
+  tabId: bigint;
+  entries: TabEntry[];
   signature: Hex;
 }
 
-export interface Voucher {
-  streamId: bigint;
-  viewer: string;
-  sessionId: bigint;
-  cumulativeTicks: bigint;
+export interface TabEntry {
+  watch: number;
+  ticks: bigint;
+  terms: WatchTerms | null;
+  retire: boolean;
 }
 
-export type TickStreamError =
-  | { type: 'StreamNotFound'; streamId: bigint }
-  | { type: 'StreamOffline'; streamId: bigint }
-  | { type: 'NoPricePlan'; streamId: bigint }
-  | { type: 'RateAboveLimit'; rate: bigint; max: bigint }
-  | { type: 'InsufficientEscrow'; needed: bigint; available: bigint }
-  | { type: 'AlreadyJoined'; streamId: bigint }
-  | { type: 'NoSession'; streamId: bigint; viewer: string }
-  | { type: 'WrongSession'; expected: bigint; got: bigint }
-  | { type: 'BadSignature' }
-  | { type: 'NonCanonicalSignature' }
-  | { type: 'FinalVoucherMismatch'; streamId: bigint; viewer: string }
-  | { type: 'RateOverflow'; streamId: bigint }
-  | { type: 'InvalidSessionKey' }
-  | { type: 'NotIdle'; idleForMs: bigint }
-  | { type: 'BatchTooLarge'; max: number }
-  | { type: 'PaymentFailed' }
-  | { type: 'Overflow' };
+export interface WatchTerms {
+  streamId: bigint;
+  ratePerSecond: bigint;
+}
 
-export type EndReason =
-  | { type: 'Left' }
-  | { type: 'OutOfFunds' }
-  | { type: 'Idle' };
+export interface Tab {
+  id: bigint;
+  viewer: string;
+  sessionKey: Hex;
+  relay: string;
+  balance: bigint;
+  nextWatch: number;
+  watches: Watch[];
+  lastActivityMs: bigint;
+  closingSinceMs: bigint | null;
+}
+
+export interface Watch {
+  number: number;
+  terms: WatchTerms;
+  creator: string;
+  settled: bigint;
+  lastSettledMs: bigint;
+}
+
+export interface WatchSettlement {
+  watch: number;
+  streamId: bigint;
+  settled: bigint;
+  newTicks: bigint;
+  unpaidTicks: bigint;
+  amount: bigint;
+  retired: boolean;
+}
 
 /** Events of tick_stream. */
 export type TickStreamEvent =
-  /** A session ended and its storage was deleted. */
-  | { contract: string; name: 'ViewerLeft'; args: { streamId: bigint; viewer: string; sessionId: bigint; ticks: bigint; reason: EndReason } }
-  /** A viewer joined a stream. */
-  | { contract: string; name: 'ViewerJoined'; args: { streamId: bigint; viewer: string; sessionId: bigint; ratePerSecond: bigint } }
-  /** A voucher was settled (the seed's `TickRecorded`). */
-  | { contract: string; name: 'TicksRecorded'; args: { streamId: bigint; viewer: string; sessionId: bigint; cumulativeTicks: bigint; newTicks: bigint; amount: bigint } }
-  /** One voucher of a batch was refused and changed nothing (the others of the batch went on). The relay reads this from the block to learn why, instead of trusting a dry run. */
-  | { contract: string; name: 'VoucherRefused'; args: { streamId: bigint; viewer: string; sessionId: bigint; cumulativeTicks: bigint; error: TickStreamError } };
+  /** A tab voucher of a batch was refused and changed nothing (the others went on). */
+  | { contract: string; name: 'TabVoucherRefused'; args: { tabId: bigint; error: TickStreamError } }
+  /** A tab closed: its unspent balance went back to its viewer and its storage was deleted. */
+  | { contract: string; name: 'TabClosed'; args: { tabId: bigint; viewer: string; refund: bigint } }
+  /** A viewer opened a tab. */
+  | { contract: string; name: 'TabOpened'; args: { tabId: bigint; viewer: string; relay: string; balance: bigint } }
+  /** A tab's close began: it takes no top-ups, the media gate stops serving it, and anyone may settle a higher voucher until `ends_at_ms`. */
+  | { contract: string; name: 'TabClosing'; args: { tabId: bigint; viewer: string; endsAtMs: bigint } }
+  /** A tab voucher was settled: what each of its entries did, in entry order. One event per voucher (an event's proof size grows with its topics, ≈ 2.5 KB each: one per entry would cost a third of the settlements one extrinsic holds). */
+  | { contract: string; name: 'TabSettled'; args: { tabId: bigint; watches: WatchSettlement[] } }
+  /** A tab's balance grew. */
+  | { contract: string; name: 'TabToppedUp'; args: { tabId: bigint; amount: bigint; balance: bigint } };
 
 
 const ERROR_SENTENCES: Record<string, string> = {
   "StreamNotFound": "No stream with this id.",
-  "StreamOffline": "The stream is not live.",
   "NoPricePlan": "The stream has no price plan.",
-  "RateAboveLimit": "The current rate is above the most the viewer accepts.",
-  "InsufficientEscrow": "The escrow does not cover one second at the rate.",
-  "AlreadyJoined": "The viewer already has a session on this stream.",
-  "NoSession": "The viewer has no session on this stream.",
-  "WrongSession": "The voucher names another session (an old one, or someone else's).",
   "BadSignature": "The signature is not the session key's signature of this voucher.",
   "NonCanonicalSignature": "The signature is not in canonical form: `s` must be in the lower half of the curve order and the recovery id 0 or 1 (each signature has one accepted form, not twins).",
-  "FinalVoucherMismatch": "The final voucher given to `leave_stream` is for another stream or viewer than the session being left.",
   "RateOverflow": "The stream's dynamic price rule overflows at this audience size.",
   "InvalidSessionKey": "The session key is not a valid compressed secp256k1 key.",
-  "NotIdle": "The session has been active within IDLE_TIMEOUT_MS.",
-  "BatchTooLarge": "More vouchers than MAX_BATCH.",
+  "BatchTooLarge": "More vouchers than MAX_TAB_BATCH, or more streams than MAX_RATES.",
   "PaymentFailed": "The payment handler refused (this contract is not wired to it).",
-  "Overflow": "A counter does not fit."
+  "Overflow": "A counter does not fit.",
+  "NoTab": "No open tab with this id (never opened, or closed).",
+  "TabAlreadyOpen": "The viewer already has an open tab.",
+  "TabClosing": "The tab is closing: no top-ups, no second close.",
+  "NotClosing": "The tab is not closing, so it cannot finish closing.",
+  "NotTabViewer": "Only the tab's viewer may close it (anyone, once it has been idle for IDLE_TAB_MS).",
+  "DisputeWindowOpen": "The dispute window is still open: the tab can finish closing at `ends_at_ms`.",
+  "DisputeWindowOver": "The tab's dispute window has ended: no more settlements.",
+  "BadEntries": "A voucher's entries are empty, more than the watches a tab holds, or not in strictly increasing watch order.",
+  "WatchTermsChanged": "The entry names other terms (stream, rate) than its watch began with.",
+  "WatchTermsMissing": "The first settlement of a watch must name its terms.",
+  "NoFreeWatch": "The tab holds `max` watches, all settled within the dispute window.",
+  "ZeroDeposit": "No value was sent where a deposit is required.",
+  "BadDisputeWindow": "The dispute window is outside what a deployment may choose.",
+  "TransferFailed": "The chain refused a transfer."
 };
 
 /** Typed client of the tick_stream contract at `address`. */
@@ -99,60 +130,69 @@ export class TickStreamContract extends InkContract {
 
   /** Dry runs (free, nothing signed). */
   readonly query = {
-    /** Joins a live stream: locks the current rate (refused if above `max_rate_per_second`), registers `session_key`, and deposits any value sent into the caller's escrow — all in one wallet approval. Returns the new session. Requirements: the stream is live and priced; no open session of the caller on it; the escrow (after the deposit) covers one second, unless the rate is zero or the caller holds a live subscription. Emits [`ViewerJoined`]. Throws ContractError with the contract's named error. */
-    joinStream: (caller: string, streamId: bigint, sessionKey: Hex, maxRatePerSecond: bigint, premium: boolean, opts?: QueryOptions): Promise<QueryResult<Session>> =>
-      this.call(caller, 'joinStream', [streamId, sessionKey, maxRatePerSecond, premium], opts, true),
-    /** Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the settled count changes nothing and is not an error (settlement is idempotent). Emits [`TicksRecorded`]. Throws ContractError with the contract's named error. */
-    recordTicks: (caller: string, signed: SignedVoucher, opts?: QueryOptions): Promise<QueryResult<TickReceipt>> =>
-      this.call(caller, 'recordTicks', [signed], opts, true),
-    /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Emits [`TicksRecorded`] for each voucher settled (with no new seconds if it was already), [`VoucherRefused`] for each refused, and [`ViewerLeft`] for each session that ran out of funds. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
-    recordTicksBatch: (caller: string, vouchers: SignedVoucher[], opts?: QueryOptions): Promise<QueryResult<({ ok: TickReceipt } | { err: TickStreamError })[]>> =>
-      this.call(caller, 'recordTicksBatch', [vouchers], opts, true),
-    /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`TicksRecorded`] for the final voucher and [`ViewerLeft`]; the refund is the payment handler's `Withdrawn` event. Throws ContractError with the contract's named error. */
-    leaveStream: (caller: string, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'leaveStream', [streamId, finalVoucher, refund], opts, true),
-    /** Ends a session nobody has settled for [`IDLE_TIMEOUT_MS`], so that abandoned sessions do not count as viewers. Anyone may call it. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
-    endIdleSession: (caller: string, streamId: bigint, viewer: string, opts?: QueryOptions): Promise<QueryResult<null>> =>
-      this.call(caller, 'endIdleSession', [streamId, viewer], opts, true),
-    /** The viewer's open session on a stream, if any. */
-    sessionOf: (caller: string, streamId: bigint, viewer: string, opts?: QueryOptions): Promise<QueryResult<Session | null>> =>
-      this.call(caller, 'sessionOf', [streamId, viewer], opts, false),
-    /** Open sessions on a stream. */
-    liveViewers: (caller: string, streamId: bigint, opts?: QueryOptions): Promise<QueryResult<number>> =>
-      this.call(caller, 'liveViewers', [streamId], opts, false),
-    /** Settled seconds of a stream, all viewers and sessions. */
+    /** Settled seconds of a stream, all tabs. */
     streamTicks: (caller: string, streamId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'streamTicks', [streamId], opts, false),
-    /** Settled seconds of one viewer on a stream, all sessions. */
-    viewerTicks: (caller: string, streamId: bigint, viewer: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'viewerTicks', [streamId, viewer], opts, false),
-    /** What `seconds` more cost `viewer` on `stream_id`: at their locked rate when they have a session, otherwise at the rate they would lock by joining now. In plancks. Throws ContractError with the contract's named error. */
-    quote: (caller: string, streamId: bigint, viewer: string, seconds: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
-      this.call(caller, 'quote', [streamId, viewer, seconds], opts, true),
-    /** The exact bytes a session key signs for `voucher` on this contract. */
-    voucherPayload: (caller: string, voucher: Voucher, opts?: QueryOptions): Promise<QueryResult<Hex>> =>
-      this.call(caller, 'voucherPayload', [voucher], opts, false),
+    /** What `seconds` of `stream_id` cost a watch beginning now, in plancks: at the stream's current rate for its audience (see the module docs). A viewer's watch keeps the rate it began with. Throws ContractError with the contract's named error. */
+    quote: (caller: string, streamId: bigint, seconds: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'quote', [streamId, seconds], opts, true),
+    /** The per-second rate a watch beginning now agrees to, for each of `stream_ids` (at most [`MAX_RATES`]): one read for a whole list of streams. Throws ContractError with the contract's named error. */
+    rates: (caller: string, streamIds: bigint[], opts?: QueryOptions): Promise<QueryResult<({ ok: bigint } | { err: TickStreamError })[]>> =>
+      this.call(caller, 'rates', [streamIds], opts, true),
+    /** The stream's paying audience over the previous clock hour, in base-rate viewers (the dynamic price rule's input; see the module docs). */
+    audience: (caller: string, streamId: bigint, opts?: QueryOptions): Promise<QueryResult<number>> =>
+      this.call(caller, 'audience', [streamId], opts, false),
     /** `(registry, pricing, payments)`. */
     wiring: (caller: string, opts?: QueryOptions): Promise<QueryResult<[string, string, string]>> =>
       this.call(caller, 'wiring', [], opts, false),
+    /** Opens a tab for the caller with the value sent as its balance, spendable by `session_key`'s vouchers on any stream, served by `relay`. One wallet approval for any number of streams. Returns the tab id. Requirements: value > 0; a compressed secp256k1 key; no open tab of the caller. Emits [`TabOpened`]. Throws ContractError with the contract's named error. */
+    openTab: (caller: string, sessionKey: Hex, relay: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'openTab', [sessionKey, relay], opts, true),
+    /** Adds the value sent to a tab (anyone may top up anyone's). Returns the new balance. Requirements: value > 0; the tab is open and not closing. Emits [`TabToppedUp`]. Throws ContractError with the contract's named error. */
+    topUp: (caller: string, tabId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'topUp', [tabId], opts, true),
+    /** Settles tab vouchers, many tabs per call, each on its own: a bad voucher is refused with its error in the returned list (and a [`TabVoucherRefused`] event) and does not stop the others. Anyone may submit; `retire` flags count only from the tab's relay. Returns what each voucher charged, in plancks. All earnings go to the payment handler in one call. Requirements: at most [`MAX_TAB_BATCH`] vouchers. Emits [`TabSettled`] for each settled voucher, [`TabVoucherRefused`] for each refused voucher, in voucher order. Throws ContractError with the contract's named error. */
+    settleTabs: (caller: string, vouchers: TabVoucher[], opts?: QueryOptions): Promise<QueryResult<({ ok: bigint } | { err: TickStreamError })[]>> =>
+      this.call(caller, 'settleTabs', [vouchers], opts, true),
+    /** Begins closing a tab: from now on it takes no top-ups, and anyone may settle a higher voucher for one dispute window; then [`TickStream::finish_close`] returns what is left. Returns when the window ends, in milliseconds. Requirements: the caller is the tab's viewer, or the tab has been idle for [`IDLE_TAB_MS`]; the tab is not closing already. Emits [`TabClosing`]. Throws ContractError with the contract's named error. */
+    closeTab: (caller: string, tabId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'closeTab', [tabId], opts, true),
+    /** Finishes closing a tab whose dispute window has ended: pays its unspent balance to its viewer and deletes it. Anyone may call it (the refund always goes to the viewer). Returns the refund. Requirements: the tab is closing and its window has ended. Emits [`TabClosed`]. Throws ContractError with the contract's named error. */
+    finishClose: (caller: string, tabId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'finishClose', [tabId], opts, true),
+    /** An open tab. */
+    tab: (caller: string, tabId: bigint, opts?: QueryOptions): Promise<QueryResult<Tab | null>> =>
+      this.call(caller, 'tab', [tabId], opts, false),
+    /** A viewer's open tab, if any. */
+    tabOf: (caller: string, viewer: string, opts?: QueryOptions): Promise<QueryResult<Tab | null>> =>
+      this.call(caller, 'tabOf', [viewer], opts, false),
+    /** `(genesis hash, dispute window in milliseconds)`: what tab vouchers are bound to, and how long a closing tab stays open to settlements. */
+    tabTerms: (caller: string, opts?: QueryOptions): Promise<QueryResult<[Hex, bigint]>> =>
+      this.call(caller, 'tabTerms', [], opts, false),
+    /** Σ tab balances, in plancks (this contract holds them; conservation: its balance is this plus what it held before the first tab). */
+    tabsBalance: (caller: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'tabsBalance', [], opts, false),
+    /** The exact bytes a session key signs for `claims` — `(watch, stream, rate, ticks)` in watch order — of tab `tab_id` on this contract. */
+    tabVoucherPayload: (caller: string, tabId: bigint, claims: [number, bigint, bigint, bigint][], opts?: QueryOptions): Promise<QueryResult<Hex>> =>
+      this.call(caller, 'tabVoucherPayload', [tabId, claims], opts, false),
   };
 
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
   readonly tx = {
-    /** Joins a live stream: locks the current rate (refused if above `max_rate_per_second`), registers `session_key`, and deposits any value sent into the caller's escrow — all in one wallet approval. Returns the new session. Requirements: the stream is live and priced; no open session of the caller on it; the escrow (after the deposit) covers one second, unless the rate is zero or the caller holds a live subscription. Emits [`ViewerJoined`]. Throws ContractError with the contract's named error. */
-    joinStream: (signer: Signer, streamId: bigint, sessionKey: Hex, maxRatePerSecond: bigint, premium: boolean, opts?: TxOptions): Promise<TxResult<Session, TickStreamEvent, Extract<TickStreamEvent, { name: 'ViewerJoined' }>>> =>
-      this.send(signer, 'joinStream', [streamId, sessionKey, maxRatePerSecond, premium], opts, true, ["ViewerJoined"]),
-    /** Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the settled count changes nothing and is not an error (settlement is idempotent). Emits [`TicksRecorded`]. Throws ContractError with the contract's named error. */
-    recordTicks: (signer: Signer, signed: SignedVoucher, opts?: TxOptions): Promise<TxResult<TickReceipt, TickStreamEvent, Extract<TickStreamEvent, { name: 'TicksRecorded' }>>> =>
-      this.send(signer, 'recordTicks', [signed], opts, true, ["TicksRecorded"]),
-    /** Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with its error in the returned list and does not stop the others. Emits [`TicksRecorded`] for each voucher settled (with no new seconds if it was already), [`VoucherRefused`] for each refused, and [`ViewerLeft`] for each session that ran out of funds. Requirements: at most [`MAX_BATCH`] vouchers. Throws ContractError with the contract's named error. */
-    recordTicksBatch: (signer: Signer, vouchers: SignedVoucher[], opts?: TxOptions): Promise<TxResult<({ ok: TickReceipt } | { err: TickStreamError })[], TickStreamEvent, Extract<TickStreamEvent, { name: 'TicksRecorded' | 'VoucherRefused' | 'ViewerLeft' }>>> =>
-      this.send(signer, 'recordTicksBatch', [vouchers], opts, true, ["TicksRecorded","VoucherRefused","ViewerLeft"]),
-    /** Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the session, and with `refund` returns all unspent escrow to the caller. Returns the refund. Emits [`TicksRecorded`] for the final voucher and [`ViewerLeft`]; the refund is the payment handler's `Withdrawn` event. Throws ContractError with the contract's named error. */
-    leaveStream: (signer: Signer, streamId: bigint, finalVoucher: SignedVoucher | null, refund: boolean, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent, Extract<TickStreamEvent, { name: 'TicksRecorded' | 'ViewerLeft' }>>> =>
-      this.send(signer, 'leaveStream', [streamId, finalVoucher, refund], opts, true, ["TicksRecorded","ViewerLeft"]),
-    /** Ends a session nobody has settled for [`IDLE_TIMEOUT_MS`], so that abandoned sessions do not count as viewers. Anyone may call it. Emits [`ViewerLeft`]. Throws ContractError with the contract's named error. */
-    endIdleSession: (signer: Signer, streamId: bigint, viewer: string, opts?: TxOptions): Promise<TxResult<null, TickStreamEvent, Extract<TickStreamEvent, { name: 'ViewerLeft' }>>> =>
-      this.send(signer, 'endIdleSession', [streamId, viewer], opts, true, ["ViewerLeft"]),
+    /** Opens a tab for the caller with the value sent as its balance, spendable by `session_key`'s vouchers on any stream, served by `relay`. One wallet approval for any number of streams. Returns the tab id. Requirements: value > 0; a compressed secp256k1 key; no open tab of the caller. Emits [`TabOpened`]. Throws ContractError with the contract's named error. */
+    openTab: (signer: Signer, sessionKey: Hex, relay: string, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent, Extract<TickStreamEvent, { name: 'TabOpened' }>>> =>
+      this.send(signer, 'openTab', [sessionKey, relay], opts, true, ["TabOpened"]),
+    /** Adds the value sent to a tab (anyone may top up anyone's). Returns the new balance. Requirements: value > 0; the tab is open and not closing. Emits [`TabToppedUp`]. Throws ContractError with the contract's named error. */
+    topUp: (signer: Signer, tabId: bigint, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent, Extract<TickStreamEvent, { name: 'TabToppedUp' }>>> =>
+      this.send(signer, 'topUp', [tabId], opts, true, ["TabToppedUp"]),
+    /** Settles tab vouchers, many tabs per call, each on its own: a bad voucher is refused with its error in the returned list (and a [`TabVoucherRefused`] event) and does not stop the others. Anyone may submit; `retire` flags count only from the tab's relay. Returns what each voucher charged, in plancks. All earnings go to the payment handler in one call. Requirements: at most [`MAX_TAB_BATCH`] vouchers. Emits [`TabSettled`] for each settled voucher, [`TabVoucherRefused`] for each refused voucher, in voucher order. Throws ContractError with the contract's named error. */
+    settleTabs: (signer: Signer, vouchers: TabVoucher[], opts?: TxOptions): Promise<TxResult<({ ok: bigint } | { err: TickStreamError })[], TickStreamEvent, Extract<TickStreamEvent, { name: 'TabSettled' | 'TabVoucherRefused' }>>> =>
+      this.send(signer, 'settleTabs', [vouchers], opts, true, ["TabSettled","TabVoucherRefused"]),
+    /** Begins closing a tab: from now on it takes no top-ups, and anyone may settle a higher voucher for one dispute window; then [`TickStream::finish_close`] returns what is left. Returns when the window ends, in milliseconds. Requirements: the caller is the tab's viewer, or the tab has been idle for [`IDLE_TAB_MS`]; the tab is not closing already. Emits [`TabClosing`]. Throws ContractError with the contract's named error. */
+    closeTab: (signer: Signer, tabId: bigint, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent, Extract<TickStreamEvent, { name: 'TabClosing' }>>> =>
+      this.send(signer, 'closeTab', [tabId], opts, true, ["TabClosing"]),
+    /** Finishes closing a tab whose dispute window has ended: pays its unspent balance to its viewer and deletes it. Anyone may call it (the refund always goes to the viewer). Returns the refund. Requirements: the tab is closing and its window has ended. Emits [`TabClosed`]. Throws ContractError with the contract's named error. */
+    finishClose: (signer: Signer, tabId: bigint, opts?: TxOptions): Promise<TxResult<bigint, TickStreamEvent, Extract<TickStreamEvent, { name: 'TabClosed' }>>> =>
+      this.send(signer, 'finishClose', [tabId], opts, true, ["TabClosed"]),
   };
 }

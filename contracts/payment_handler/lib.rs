@@ -1,20 +1,20 @@
 //! # Payment handler
 //!
 //! ## Overview
-//! Holds the money. Viewers escrow funds (`deposit`, `deposit_for`) and take back what is unspent at
-//! any time (`withdraw`, `refund`). The only way escrow becomes a creator's earnings is
-//! [`PaymentHandler::settle`], callable only by the tick_stream contract after it has checked a
-//! viewer-signed voucher — the seed's `process_payment`, now authorized. Creators pull their earnings
-//! per stream (`withdraw_earnings`, which really transfers to the creator). An optional platform fee in
-//! basis points, capped at [`MAX_FEE_BPS`], is set by the admin. A subscription bought for a stream's
-//! tier grants access without per-second charges until it expires.
+//! Holds creators' earnings. Viewers' money waits in their tabs (tick_stream); the only way it
+//! becomes a creator's earnings is [`PaymentHandler::book_tab_earnings`], callable only by the wired
+//! tick_stream contract after it has checked session-key-signed vouchers, with the plancks sent along
+//! — the seed's `process_payment`, now authorized. A subscription bought for a stream's tier is paid
+//! here and grants watching without per-second charges until it expires. Creators pull their
+//! earnings per stream (`withdraw_earnings`, which really transfers to the creator). An optional
+//! platform fee in basis points, capped at [`MAX_FEE_BPS`], is set by the admin.
 //!
 //! ## Invariants (checked by the property test in tests.rs and after every e2e operation)
-//! - Conservation: `balance(self) = Σ_v escrow[v] + Σ_s earnings[s] + fees`
-//!   (`total_escrow` and `total_earnings` are those sums, kept in step by the only functions that move
-//!   money: `credit_escrow`, `debit_escrow`, `book_earnings`).
-//! - No debt: `settle` charges `min(ticks, ⌊escrow / rate⌋) × rate ≤ escrow`.
-//! - `fee = ⌊amount × fee_bps / 10 000⌋`, `fee_bps ≤ MAX_FEE_BPS`.
+//! - Conservation: `balance(self) = Σ_s earnings[s] + fees + surplus`, where the surplus is what plain
+//!   transfers sent (owed to nobody; the admin sweeps it into the fees). `total_earnings` is the sum,
+//!   kept in step by the one function that moves money in: `book_earnings`.
+//! - Per stream, fees booked from tabs `= ⌊Σ amounts × fee_bps / 10 000⌋` over its history (the
+//!   remainder carries); a subscription's fee is `⌊price × fee_bps / 10 000⌋`; `fee_bps ≤ MAX_FEE_BPS`.
 //!
 //! Every transfer out follows Check / Effect / Interaction; a message returning `Err` reverts all of
 //! its state changes (ink! semantics), so a failed transfer changes nothing.
@@ -22,82 +22,25 @@
 
 #[ink::contract]
 pub mod payment_handler {
-    use ink::prelude::{collections::BTreeMap, vec::Vec};
+    use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use pricing_engine::PricingEngineRef;
     use stream_registry::StreamId;
 
-    /// Most charges one `settle_many` call takes: tick_stream's batch limit.
-    pub const MAX_BATCH: u32 = 100;
     /// Highest platform fee: 1 000 basis points = 10 %.
     pub const MAX_FEE_BPS: u16 = 1_000;
     const BPS_DENOMINATOR: Balance = 10_000;
 
-    /// One viewer's watched seconds to pay for, as tick_stream sends them.
+    /// Earnings from tabs for one stream, as tick_stream books them once per batch.
     #[derive(Debug, PartialEq, Eq, Clone)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub struct Charge {
-        /// Who pays.
-        pub viewer: AccountId,
-        /// For which stream.
+    pub struct Booking {
+        /// The stream.
         pub stream_id: StreamId,
-        /// The stream's creator, who may withdraw the earnings.
+        /// Its creator, who may withdraw the earnings.
         pub creator: AccountId,
-        /// Newly authorized seconds.
-        pub ticks: u64,
-        /// The rate locked at join, in plancks per second.
-        pub rate_per_second: Balance,
-    }
-
-    /// What one settlement did.
-    #[derive(Debug, PartialEq, Eq, Clone, Copy, Default)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub struct Settlement {
-        /// Ticks (seconds) paid for, `≤` the ticks asked for.
-        pub ticks_paid: u64,
-        /// Plancks taken from the viewer's escrow.
+        /// Plancks charged from tabs for it (fee included), sent with the call.
         pub amount: Balance,
-        /// Of `amount`, plancks kept as the platform fee.
-        pub fee: Balance,
-        /// Whether the viewer had a live subscription (nothing charged).
-        pub subscribed: bool,
-    }
-
-    /// A viewer's escrow grew.
-    #[ink(event)]
-    pub struct Deposited {
-        /// Whose escrow.
-        #[ink(topic)]
-        pub viewer: AccountId,
-        /// Plancks added.
-        pub amount: Balance,
-    }
-
-    /// Unspent escrow went back to its viewer.
-    #[ink(event)]
-    pub struct Withdrawn {
-        /// Whose escrow.
-        #[ink(topic)]
-        pub viewer: AccountId,
-        /// Plancks returned.
-        pub amount: Balance,
-    }
-
-    /// Escrow was charged for watched seconds.
-    #[ink(event)]
-    pub struct Charged {
-        /// Who paid.
-        #[ink(topic)]
-        pub viewer: AccountId,
-        /// For which stream.
-        #[ink(topic)]
-        pub stream_id: StreamId,
-        /// Seconds paid for.
-        pub ticks: u64,
-        /// Plancks taken from escrow (fee included).
-        pub amount: Balance,
-        /// Plancks of `amount` kept as fee.
-        pub fee: Balance,
     }
 
     /// A subscription was bought or extended.
@@ -115,6 +58,18 @@ pub mod payment_handler {
         pub price: Balance,
         /// New expiry, in milliseconds since the Unix epoch.
         pub expires_at_ms: Timestamp,
+    }
+
+    /// Tab earnings were booked for a stream.
+    #[ink(event)]
+    pub struct EarningsBooked {
+        /// The stream.
+        #[ink(topic)]
+        pub stream_id: StreamId,
+        /// Plancks charged from tabs (fee included).
+        pub amount: Balance,
+        /// Of `amount`, plancks kept as the platform fee.
+        pub fee: Balance,
     }
 
     /// A creator took their earnings.
@@ -137,6 +92,13 @@ pub mod payment_handler {
         pub fee_bps: u16,
     }
 
+    /// Plancks that reached the contract by plain transfer (owed to nobody) were moved into the fees.
+    #[ink(event)]
+    pub struct SurplusSwept {
+        /// Plancks moved.
+        pub amount: Balance,
+    }
+
     /// Collected fees were paid out.
     #[ink(event)]
     pub struct FeesWithdrawn {
@@ -156,19 +118,15 @@ pub mod payment_handler {
     pub enum Error {
         /// An amount of zero was given where value must move.
         ZeroAmount,
-        /// The escrow holds less than asked for.
-        InsufficientEscrow { available: Balance, requested: Balance },
         /// Only the admin may do this.
         NotAdmin,
-        /// Only the tick_stream contract may charge escrow.
+        /// Only the tick_stream contract may book tab earnings.
         NotTickStream,
         /// The tick_stream contract is already wired.
         TickStreamAlreadySet,
         /// The address to wire is not a contract running the named tick_stream code (`found`: its code
         /// hash, none for an ordinary account).
         NotTickStreamCode { expected: Hash, found: Option<Hash> },
-        /// Only the viewer (or tick_stream on their behalf) may refund their escrow.
-        NotViewer,
         /// The caller is not the creator recorded for this stream.
         NotCreator { stream_id: StreamId },
         /// There is nothing to withdraw.
@@ -185,8 +143,6 @@ pub mod payment_handler {
         /// The chain refused the transfer (for example, it would leave a new account below the
         /// existential deposit).
         TransferFailed,
-        /// More charges than [`MAX_BATCH`] in one call.
-        BatchTooLarge { max: u32 },
         /// An amount does not fit in a Balance.
         Overflow,
     }
@@ -201,15 +157,13 @@ pub mod payment_handler {
         admin: AccountId,
         /// The pricing engine (subscription terms).
         pricing: AccountId,
-        /// The only contract allowed to charge escrow; wired once after deployment.
+        /// The only contract allowed to book tab earnings; wired once after deployment.
         tick_stream: Option<AccountId>,
         /// The code hash the wired tick_stream runs (checked when wiring; anyone can compare it with
         /// the published one).
         tick_stream_code_hash: Option<Hash>,
         /// Platform fee in basis points.
         fee_bps: u16,
-        /// Unspent funds per viewer, in plancks.
-        escrow: Mapping<AccountId, Balance>,
         /// Unwithdrawn earnings per stream, in plancks.
         earnings: Mapping<StreamId, Balance>,
         /// Who may withdraw a stream's earnings (learned from tick_stream or the pricing engine).
@@ -218,8 +172,10 @@ pub mod payment_handler {
         subscriptions: Mapping<(AccountId, StreamId), Timestamp>,
         /// Collected, unwithdrawn fees, in plancks.
         fees: Balance,
-        /// Σ escrow, in plancks.
-        total_escrow: Balance,
+        /// Per stream, the part of a planck of fee not yet taken, in 1/10 000 plancks: tab earnings
+        /// are charged `amount · fee_bps` of these and pay the whole plancks, so settling in small
+        /// pieces pays the same fee as settling at once (no floor per charge).
+        fee_dust: Mapping<StreamId, Balance>,
         /// Σ earnings, in plancks.
         total_earnings: Balance,
     }
@@ -239,19 +195,18 @@ pub mod payment_handler {
                 tick_stream: None,
                 tick_stream_code_hash: None,
                 fee_bps,
-                escrow: Mapping::default(),
                 earnings: Mapping::default(),
                 stream_creator: Mapping::default(),
                 subscriptions: Mapping::default(),
                 fees: 0,
-                total_escrow: 0,
+                fee_dust: Mapping::default(),
                 total_earnings: 0,
             })
         }
 
         /// Wires the tick_stream contract, once. Admin only. `code_hash` names the code it must run
         /// (the published tick_stream hash): an ordinary account, or a contract running other code,
-        /// would be able to charge every escrow, so it is refused.
+        /// would be able to book earnings it was never sent, so it is refused.
         #[ink(message)]
         pub fn set_tick_stream(&mut self, tick_stream: AccountId, code_hash: Hash) -> Result<()> {
             self.only_admin()?;
@@ -267,86 +222,41 @@ pub mod payment_handler {
             Ok(())
         }
 
-        /// Adds the value sent to the caller's escrow. Emits [`Deposited`].
-        #[ink(message, payable)]
-        pub fn deposit(&mut self) -> Result<Balance> {
-            let viewer = self.env().caller();
-            self.deposit_for(viewer)
-        }
-
-        /// Adds the value sent to `viewer`'s escrow (anyone may top up anyone). Emits [`Deposited`].
-        #[ink(message, payable)]
-        pub fn deposit_for(&mut self, viewer: AccountId) -> Result<Balance> {
-            let amount = self.env().transferred_value();
-            if amount == 0 {
-                return Err(Error::ZeroAmount);
-            }
-            self.credit_escrow(viewer, amount)?;
-            self.env().emit_event(Deposited { viewer, amount });
-            Ok(self.escrow_of(viewer))
-        }
-
-        /// Returns `amount` of the caller's unspent escrow to them. Emits [`Withdrawn`].
-        #[ink(message)]
-        pub fn withdraw(&mut self, amount: Balance) -> Result<()> {
-            let viewer = self.env().caller();
-            self.pay_out_escrow(viewer, amount)
-        }
-
-        /// Returns all of `viewer`'s unspent escrow to them and the amount returned. Emits
-        /// [`Withdrawn`] (nothing if no escrow was left).
+        /// Books tab earnings sent by tick_stream: each booking's amount, less the platform fee, goes to
+        /// its stream's earnings. The fee carries its remainder per stream (`fee_dust`), so it is
+        /// `⌊Σ amounts · fee_bps / 10 000⌋` over a stream's whole history, however small the pieces.
         ///
-        /// Requirements: the caller is `viewer`, or tick_stream acting on the viewer's `leave_stream`.
-        #[ink(message)]
-        pub fn refund(&mut self, viewer: AccountId) -> Result<Balance> {
-            let caller = self.env().caller();
-            if caller != viewer && Some(caller) != self.tick_stream {
-                return Err(Error::NotViewer);
-            }
-            let amount = self.escrow_of(viewer);
-            if amount == 0 {
-                return Ok(0);
-            }
-            self.pay_out_escrow(viewer, amount)?;
-            Ok(amount)
-        }
-
-        /// Charges one viewer for watched seconds; see [`PaymentHandler::settle_many`]. Emits
-        /// [`Charged`] if money moved.
-        #[ink(message)]
-        pub fn settle(&mut self, charge: Charge) -> Result<Settlement> {
-            self.settle_many(ink::prelude::vec![charge])?.pop().ok_or(Error::Overflow)
-        }
-
-        /// Charges each viewer for up to `ticks` seconds of `stream_id` at `rate_per_second` plancks,
-        /// never more than their escrow holds, and credits the creator's earnings minus the fee.
-        /// Nothing is charged while a viewer has a live subscription to the stream. One call settles a
-        /// whole batch so that tick_stream pays for one cross-contract call, not one per viewer, and
-        /// each stream's earnings are written once per batch, not once per viewer.
-        ///
-        /// Requirements: the caller is the wired tick_stream contract (which has checked the vouchers);
-        /// at most [`MAX_BATCH`] charges. Emits [`Charged`] for each charge that moved money.
-        #[ink(message)]
-        pub fn settle_many(&mut self, charges: Vec<Charge>) -> Result<Vec<Settlement>> {
+        /// Requirements: the caller is the wired tick_stream; the value sent is the sum of the amounts.
+        /// Emits [`EarningsBooked`] per booking.
+        #[ink(message, payable)]
+        pub fn book_tab_earnings(&mut self, bookings: Vec<Booking>) -> Result<()> {
             self.only_tick_stream()?;
-            if charges.len() > MAX_BATCH as usize {
-                return Err(Error::BatchTooLarge { max: MAX_BATCH });
+            let received = self.env().transferred_value();
+            let mut expected: Balance = 0;
+            for b in &bookings {
+                expected = expected.checked_add(b.amount).ok_or(Error::Overflow)?;
             }
-            // (creator, net earnings, fee) per stream, booked after the loop.
-            let mut per_stream: BTreeMap<StreamId, (AccountId, Balance, Balance)> = BTreeMap::new();
-            let mut out = Vec::with_capacity(charges.len());
-            for c in &charges {
-                let s = self.charge_escrow(c)?;
-                let entry = per_stream.entry(c.stream_id).or_insert((c.creator, 0, 0));
-                entry.1 = entry.1.checked_add(s.amount.checked_sub(s.fee).ok_or(Error::Overflow)?).ok_or(Error::Overflow)?;
-                entry.2 = entry.2.checked_add(s.fee).ok_or(Error::Overflow)?;
-                out.push(s);
+            if received != expected {
+                return Err(Error::WrongPayment { expected, received });
             }
-            for (stream_id, (creator, net, fee)) in per_stream {
-                self.stream_creator.insert(stream_id, &creator);
-                self.book_earnings(stream_id, net, fee)?;
+            for b in &bookings {
+                let owed = b
+                    .amount
+                    .checked_mul(Balance::from(self.fee_bps))
+                    .and_then(|x| x.checked_add(self.fee_dust.get(b.stream_id).unwrap_or(0)))
+                    .ok_or(Error::Overflow)?;
+                let fee = owed.checked_div(BPS_DENOMINATOR).ok_or(Error::Overflow)?;
+                let dust = owed.checked_rem(BPS_DENOMINATOR).ok_or(Error::Overflow)?;
+                if dust == 0 {
+                    self.fee_dust.remove(b.stream_id);
+                } else {
+                    self.fee_dust.insert(b.stream_id, &dust);
+                }
+                self.stream_creator.insert(b.stream_id, &b.creator);
+                self.book_earnings(b.stream_id, b.amount.checked_sub(fee).ok_or(Error::Overflow)?, fee)?;
+                self.env().emit_event(EarningsBooked { stream_id: b.stream_id, amount: b.amount, fee });
             }
-            Ok(out)
+            Ok(())
         }
 
         /// Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms
@@ -389,8 +299,10 @@ pub mod payment_handler {
             if amount == 0 {
                 return Err(Error::NothingToWithdraw);
             }
-            // Effect, then Interaction.
-            self.earnings.remove(stream_id);
+            // Effect, then Interaction. The entry stays (at zero): removing it would refund its storage
+            // deposit to the creator, and the next settlement would charge a new one to whoever
+            // submits it (a relay), a steady drain from relay to creator.
+            self.earnings.insert(stream_id, &0);
             self.total_earnings = self.total_earnings.checked_sub(amount).ok_or(Error::Overflow)?;
             self.env().transfer(creator, amount).map_err(|_| Error::TransferFailed)?;
             self.env().emit_event(EarningsWithdrawn { stream_id, creator, amount });
@@ -409,6 +321,30 @@ pub mod payment_handler {
             Ok(())
         }
 
+        /// Moves the surplus — what the contract holds beyond everything it owes (`Σ earnings + fees`), which only a plain transfer to its address can create — into the fees, so that it is
+        /// accounted for and can be withdrawn. Admin only. Returns the plancks moved. Emits
+        /// [`SurplusSwept`].
+        ///
+        /// Requirements: there is a surplus.
+        #[ink(message)]
+        pub fn sweep_surplus(&mut self) -> Result<Balance> {
+            self.only_admin()?;
+            let surplus = self.surplus();
+            if surplus == 0 {
+                return Err(Error::NothingToWithdraw);
+            }
+            self.fees = self.fees.checked_add(surplus).ok_or(Error::Overflow)?;
+            self.env().emit_event(SurplusSwept { amount: surplus });
+            Ok(surplus)
+        }
+
+        /// What the contract holds beyond what it owes, in plancks (plain transfers to its address).
+        #[ink(message)]
+        pub fn surplus(&self) -> Balance {
+            let owed = self.total_earnings.saturating_add(self.fees);
+            self.env().balance().saturating_sub(owed)
+        }
+
         /// Pays all collected fees to `to`. Admin only. Emits [`FeesWithdrawn`].
         #[ink(message)]
         pub fn withdraw_fees(&mut self, to: AccountId) -> Result<Balance> {
@@ -421,21 +357,6 @@ pub mod payment_handler {
             self.env().transfer(to, amount).map_err(|_| Error::TransferFailed)?;
             self.env().emit_event(FeesWithdrawn { to, amount });
             Ok(amount)
-        }
-
-        /// A viewer's unspent escrow, in plancks.
-        #[ink(message)]
-        pub fn escrow_of(&self, viewer: AccountId) -> Balance {
-            self.escrow.get(viewer).unwrap_or(0)
-        }
-
-        /// Seconds a viewer's escrow lasts at `rate_per_second` (`u64::MAX` for a zero rate).
-        #[ink(message)]
-        pub fn runway_of(&self, viewer: AccountId, rate_per_second: Balance) -> u64 {
-            match self.escrow_of(viewer).checked_div(rate_per_second) {
-                None => u64::MAX, // zero rate
-                Some(seconds) => u64::try_from(seconds).unwrap_or(u64::MAX),
-            }
         }
 
         /// A stream's unwithdrawn earnings, in plancks.
@@ -470,10 +391,10 @@ pub mod payment_handler {
             self.fee_bps
         }
 
-        /// `(Σ escrow, Σ earnings, fees)` in plancks; their sum equals the contract's balance.
+        /// `(Σ earnings, fees)` in plancks; with the surplus, their sum equals the contract's balance.
         #[ink(message)]
-        pub fn liabilities(&self) -> (Balance, Balance, Balance) {
-            (self.total_escrow, self.total_earnings, self.fees)
+        pub fn liabilities(&self) -> (Balance, Balance) {
+            (self.total_earnings, self.fees)
         }
 
         /// The wired tick_stream contract, if any.
@@ -509,69 +430,9 @@ pub mod payment_handler {
             Ok(())
         }
 
-        /// Check / Effect of one charge on the viewer's escrow (no interaction: the money stays in
-        /// this contract). Earnings are booked by the caller, once per stream.
-        fn charge_escrow(&mut self, c: &Charge) -> Result<Settlement> {
-            if c.rate_per_second == 0 || c.ticks == 0 {
-                return Ok(Settlement { ticks_paid: c.ticks, ..Default::default() });
-            }
-            if self.has_subscription(c.viewer, c.stream_id) {
-                return Ok(Settlement { ticks_paid: c.ticks, subscribed: true, ..Default::default() });
-            }
-            // Check: pay only for the whole seconds the escrow covers.
-            let escrow = self.escrow_of(c.viewer);
-            let affordable = escrow
-                .checked_div(c.rate_per_second)
-                .map_or(u64::MAX, |s| u64::try_from(s).unwrap_or(u64::MAX));
-            let ticks_paid = c.ticks.min(affordable);
-            let amount = c.rate_per_second.checked_mul(Balance::from(ticks_paid)).ok_or(Error::Overflow)?;
-            if amount == 0 {
-                return Ok(Settlement::default());
-            }
-            // Effect.
-            self.debit_escrow(c.viewer, amount)?;
-            let fee = self.fee_on(amount)?;
-            self.env().emit_event(Charged { viewer: c.viewer, stream_id: c.stream_id, ticks: ticks_paid, amount, fee });
-            Ok(Settlement { ticks_paid, amount, fee, subscribed: false })
-        }
-
         fn only_admin(&self) -> Result<()> {
             if self.env().caller() != self.admin {
                 return Err(Error::NotAdmin);
-            }
-            Ok(())
-        }
-
-        /// Debits escrow and transfers it to the viewer (Check, Effect, Interaction).
-        fn pay_out_escrow(&mut self, viewer: AccountId, amount: Balance) -> Result<()> {
-            if amount == 0 {
-                return Err(Error::ZeroAmount);
-            }
-            self.debit_escrow(viewer, amount)?;
-            self.env().transfer(viewer, amount).map_err(|_| Error::TransferFailed)?;
-            self.env().emit_event(Withdrawn { viewer, amount });
-            Ok(())
-        }
-
-        /// The one place escrow grows.
-        fn credit_escrow(&mut self, viewer: AccountId, amount: Balance) -> Result<()> {
-            let new = self.escrow_of(viewer).checked_add(amount).ok_or(Error::Overflow)?;
-            self.total_escrow = self.total_escrow.checked_add(amount).ok_or(Error::Overflow)?;
-            self.escrow.insert(viewer, &new);
-            Ok(())
-        }
-
-        /// The one place escrow shrinks; removes the entry at zero.
-        fn debit_escrow(&mut self, viewer: AccountId, amount: Balance) -> Result<()> {
-            let available = self.escrow_of(viewer);
-            let rest = available
-                .checked_sub(amount)
-                .ok_or(Error::InsufficientEscrow { available, requested: amount })?;
-            self.total_escrow = self.total_escrow.checked_sub(amount).ok_or(Error::Overflow)?;
-            if rest == 0 {
-                self.escrow.remove(viewer);
-            } else {
-                self.escrow.insert(viewer, &rest);
             }
             Ok(())
         }
@@ -605,9 +466,7 @@ pub mod payment_handler {
     }
 }
 
-pub use self::payment_handler::{
-    Charge, Error, PaymentHandler, PaymentHandlerRef, Settlement, MAX_BATCH, MAX_FEE_BPS,
-};
+pub use self::payment_handler::{Booking, Error, PaymentHandler, PaymentHandlerRef, MAX_FEE_BPS};
 
 #[cfg(test)]
 mod tests;

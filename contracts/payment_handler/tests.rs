@@ -1,4 +1,6 @@
 //! Unit tests (off-chain environment), given / when / then, and the conservation property test.
+//! Tab earnings arrive from tick_stream (charlie here) with their plancks; the tabs themselves are
+//! tick_stream's (its own tests).
 //! `buy_subscription` asks the pricing engine for a tier's terms — a cross-contract call the
 //! off-chain environment cannot make — so subscriptions are tested end to end on the local chain.
 
@@ -47,19 +49,9 @@ fn setup(fee_bps: u16) -> PaymentHandler {
     h
 }
 
-fn deposit(h: &mut PaymentHandler, viewer: AccountId, amount: u128) -> Result<u128> {
-    as_caller(viewer);
-    ink::env::pay_with_call!(h.deposit(), amount)
-}
-
-fn settle(h: &mut PaymentHandler, viewer: AccountId, stream: u64, ticks: u64, rate: u128) -> Result<Settlement> {
-    as_caller(accounts().charlie);
-    h.settle(Charge { viewer, stream_id: stream, creator: accounts().frank, ticks, rate_per_second: rate })
-}
-
 fn assert_conserved(h: &PaymentHandler) {
-    let (escrow, earnings, fees) = h.liabilities();
-    assert_eq!(balance(contract()), escrow + earnings + fees, "contract balance = Σescrow + Σearnings + fees");
+    let (earnings, fees) = h.liabilities();
+    assert_eq!(balance(contract()), earnings + fees + h.surplus(), "contract balance = Σearnings + fees + surplus");
 }
 
 #[ink::test]
@@ -71,93 +63,10 @@ fn constructor_refuses_a_fee_above_the_cap() {
 }
 
 #[ink::test]
-fn deposit_credits_escrow_and_zero_is_refused() {
-    let mut h = setup(0);
-    let bob = accounts().bob;
-    assert_eq!(deposit(&mut h, bob, 500), Ok(500));
-    assert_eq!(deposit(&mut h, bob, 250), Ok(750));
-    assert_eq!(h.escrow_of(bob), 750);
-    assert_eq!(deposit(&mut h, bob, 0), Err(Error::ZeroAmount));
-    assert_conserved(&h);
-}
-
-#[ink::test]
-fn withdraw_returns_unspent_escrow_and_never_more() {
-    let mut h = setup(0);
-    let bob = accounts().bob;
-    deposit(&mut h, bob, 1_000).unwrap();
-    let before = balance(bob);
-    as_caller(bob);
-    assert_eq!(h.withdraw(400), Ok(()));
-    assert_eq!(balance(bob), before + 400);
-    assert_eq!(h.escrow_of(bob), 600);
-    assert_eq!(h.withdraw(601), Err(Error::InsufficientEscrow { available: 600, requested: 601 }));
-    assert_eq!(h.escrow_of(bob), 600);
-    assert_conserved(&h);
-}
-
-#[ink::test]
-fn refund_is_for_the_viewer_or_tick_stream_only() {
-    let mut h = setup(0);
-    let a = accounts();
-    deposit(&mut h, a.bob, 1_000).unwrap();
-    as_caller(a.eve);
-    assert_eq!(h.refund(a.bob), Err(Error::NotViewer));
-    as_caller(a.charlie);
-    let before = balance(a.bob);
-    assert_eq!(h.refund(a.bob), Ok(1_000));
-    assert_eq!(balance(a.bob), before + 1_000, "the refund goes to the viewer, not the caller");
-    assert_eq!(h.escrow_of(a.bob), 0);
-    assert_conserved(&h);
-}
-
-#[ink::test]
-fn only_tick_stream_can_charge() {
-    let mut h = setup(0);
-    let a = accounts();
-    deposit(&mut h, a.bob, 1_000).unwrap();
-    for attacker in [a.bob, a.eve, a.frank, a.alice] {
-        as_caller(attacker);
-        let charge = Charge { viewer: a.bob, stream_id: 1, creator: attacker, ticks: 10, rate_per_second: 10 };
-        assert_eq!(h.settle(charge.clone()), Err(Error::NotTickStream));
-        assert_eq!(h.settle_many(vec![charge]), Err(Error::NotTickStream));
-    }
-    assert_eq!(h.escrow_of(a.bob), 1_000);
-    assert_eq!(h.earnings_of(1), 0);
-}
-
-#[ink::test]
-fn settle_charges_rate_times_ticks_and_splits_the_fee() {
-    let mut h = setup(250); // 2.5 %
-    let bob = accounts().bob;
-    deposit(&mut h, bob, 10_000).unwrap();
-    let s = settle(&mut h, bob, 7, 30, 100).unwrap();
-    assert_eq!(s, Settlement { ticks_paid: 30, amount: 3_000, fee: 75, subscribed: false });
-    assert_eq!(h.escrow_of(bob), 7_000);
-    assert_eq!(h.earnings_of(7), 2_925);
-    assert_eq!(h.fees(), 75);
-    assert_conserved(&h);
-}
-
-#[ink::test]
-fn settle_never_charges_more_than_the_escrow() {
-    let mut h = setup(0);
-    let bob = accounts().bob;
-    deposit(&mut h, bob, 1_050).unwrap();
-    let s = settle(&mut h, bob, 1, 100, 100).unwrap();
-    assert_eq!((s.ticks_paid, s.amount), (10, 1_000), "only whole seconds the escrow covers");
-    assert_eq!(h.escrow_of(bob), 50);
-    let s = settle(&mut h, bob, 1, 5, 100).unwrap();
-    assert_eq!((s.ticks_paid, s.amount), (0, 0), "zero runway: nothing more is charged");
-    assert_conserved(&h);
-}
-
-#[ink::test]
 fn withdraw_earnings_pays_the_recorded_creator_only() {
     let mut h = setup(0);
     let a = accounts();
-    deposit(&mut h, a.bob, 5_000).unwrap();
-    settle(&mut h, a.bob, 3, 10, 100).unwrap(); // creator recorded: frank
+    book_tab(&mut h, 3, 1_000).unwrap(); // creator recorded: frank
     as_caller(a.eve);
     assert_eq!(h.withdraw_earnings(3), Err(Error::NotCreator { stream_id: 3 }));
     as_caller(a.frank);
@@ -192,13 +101,67 @@ fn tick_stream_is_wired_once_by_the_admin() {
     assert_eq!(h.tick_stream(), Some(a.charlie));
 }
 
+/// tick_stream (charlie) books `amount` of tab earnings for `stream`, sending the value.
+fn book_tab(h: &mut PaymentHandler, stream: u64, amount: u128) -> Result<()> {
+    as_caller(accounts().charlie);
+    let booking = Booking { stream_id: stream, creator: accounts().frank, amount };
+    ink::env::pay_with_call!(h.book_tab_earnings(vec![booking]), amount)
+}
+
 #[ink::test]
-fn runway_is_escrow_over_rate() {
+fn tab_earnings_are_booked_only_from_tick_stream_with_their_value() {
+    let mut h = setup(250);
+    let a = accounts();
+    let booking = Booking { stream_id: 1, creator: a.frank, amount: 400 };
+    as_caller(a.charlie);
+    assert_eq!(ink::env::pay_with_call!(h.book_tab_earnings(vec![booking.clone()]), 400), Ok(()));
+    assert_eq!((h.earnings_of(1), h.fees()), (390, 10));
+    assert_conserved(&h);
+    // Refusals (the off-chain engine keeps a refused call's transfer, which the chain reverts, so
+    // balances are not compared after these).
+    for attacker in [a.alice, a.bob, a.eve, a.frank] {
+        as_caller(attacker);
+        let forged = Booking { creator: attacker, ..booking.clone() };
+        assert_eq!(ink::env::pay_with_call!(h.book_tab_earnings(vec![forged]), 400), Err(Error::NotTickStream));
+    }
+    as_caller(a.charlie);
+    assert_eq!(
+        ink::env::pay_with_call!(h.book_tab_earnings(vec![booking]), 399),
+        Err(Error::WrongPayment { expected: 400, received: 399 })
+    );
+    assert_eq!((h.earnings_of(1), h.fees()), (390, 10), "nothing booked by a refused call");
+}
+
+#[ink::test]
+fn a_streams_fee_carries_its_remainder_so_small_pieces_pay_the_whole_fee() {
+    // Audit 10: at 250 bps a 10-planck charge floors to a fee of 0; forty of them owe 10 plancks.
+    let mut h = setup(250);
+    for _ in 0..40 {
+        book_tab(&mut h, 1, 10).unwrap();
+    }
+    assert_eq!(h.fees(), 10, "⌊400 × 250 / 10 000⌋, as if settled at once");
+    assert_eq!(h.earnings_of(1), 390);
+    // Each stream carries its own remainder.
+    book_tab(&mut h, 2, 10).unwrap();
+    assert_eq!(h.fees(), 10);
+    assert_conserved(&h);
+}
+
+#[ink::test]
+fn a_plain_transfers_surplus_is_swept_into_the_fees_by_the_admin_only() {
     let mut h = setup(0);
-    let bob = accounts().bob;
-    deposit(&mut h, bob, 1_000).unwrap();
-    assert_eq!(h.runway_of(bob, 30), 33);
-    assert_eq!(h.runway_of(bob, 0), u64::MAX);
+    book_tab(&mut h, 1, 1_000_000_000).unwrap(); // above the off-chain existential minimum
+    assert_eq!(h.surplus(), 0);
+    // A plain transfer: the contract's balance grows, nothing it owes does.
+    test::set_account_balance::<E>(contract(), balance(contract()) + 500_000_000);
+    assert_eq!(h.surplus(), 500_000_000);
+    as_caller(accounts().bob);
+    assert_eq!(h.sweep_surplus(), Err(Error::NotAdmin));
+    as_caller(accounts().alice);
+    assert_eq!(h.sweep_surplus(), Ok(500_000_000));
+    assert_eq!((h.fees(), h.surplus(), h.earnings_of(1)), (500_000_000, 0, 1_000_000_000));
+    assert_conserved(&h);
+    assert_eq!(h.sweep_surplus(), Err(Error::NothingToWithdraw));
 }
 
 /// A small deterministic generator (xorshift64*) so the property test needs no extra crate.
@@ -216,51 +179,48 @@ impl Rng {
 }
 
 /// Property: after every operation of a random sequence, the contract's balance equals
-/// Σ escrow + Σ earnings + fees, the running totals equal the per-account sums, and the money held by
-/// all accounts together never changes.
+/// Σ earnings + fees + surplus, the running total equals the per-stream sum, and the money held by all
+/// accounts together never changes.
 #[ink::test]
 fn money_is_conserved_over_random_operation_sequences() {
     for seed in 1..=120u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut h = setup(rng.below(u64::from(MAX_FEE_BPS) + 1) as u16);
         let a = accounts();
-        let viewers = [a.bob, a.django, a.eve];
         let everyone = [a.alice, a.bob, a.charlie, a.django, a.eve, a.frank, contract()];
         let total = |_: ()| everyone.iter().map(|w| balance(*w)).sum::<u128>();
         let money = total(());
         for _ in 0..150 {
-            let viewer = viewers[rng.below(3) as usize];
             let stream = 1 + rng.below(3);
-            match rng.below(8) {
-                0 | 1 => {
-                    let _ = deposit(&mut h, viewer, u128::from(rng.below(5_000)));
+            match rng.below(7) {
+                0..=2 => {
+                    let _ = book_tab(&mut h, stream, u128::from(rng.below(5_000)));
                 }
-                2 => {
-                    as_caller(viewer);
-                    let _ = h.withdraw(u128::from(rng.below(3_000)));
-                }
-                3 | 4 => {
-                    let _ = settle(&mut h, viewer, stream, rng.below(120), u128::from(rng.below(60)));
-                }
-                5 => {
-                    as_caller(a.frank);
+                3 => {
+                    as_caller([a.frank, a.eve][rng.below(2) as usize]);
                     let _ = h.withdraw_earnings(stream);
                 }
-                6 => {
-                    as_caller(a.alice);
+                4 => {
+                    as_caller([a.alice, a.bob][rng.below(2) as usize]);
                     let _ = h.set_fee_bps(rng.below(1_200) as u16);
                     if rng.below(2) == 0 {
                         let _ = h.withdraw_fees(a.alice);
                     }
                 }
+                5 => {
+                    // A plain transfer from bob to the contract (owed to nobody), above the off-chain
+                    // existential minimum so that the contract's account may hold it alone.
+                    let amount = 1_000_000 + u128::from(rng.below(3_000));
+                    test::set_account_balance::<E>(a.bob, balance(a.bob) - amount);
+                    test::set_account_balance::<E>(contract(), balance(contract()) + amount);
+                }
                 _ => {
-                    as_caller(viewer);
-                    let _ = h.refund(viewer);
+                    as_caller([a.alice, a.django][rng.below(2) as usize]);
+                    let _ = h.sweep_surplus();
                 }
             }
             assert_conserved(&h);
-            let (escrow, earnings, _) = h.liabilities();
-            assert_eq!(viewers.iter().map(|v| h.escrow_of(*v)).sum::<u128>(), escrow, "seed {seed}");
+            let (earnings, _) = h.liabilities();
             assert_eq!((1..=3).map(|s| h.earnings_of(s)).sum::<u128>(), earnings, "seed {seed}");
             assert_eq!(total(()), money, "no planck created or destroyed (seed {seed})");
         }

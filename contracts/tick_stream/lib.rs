@@ -1,29 +1,36 @@
 //! # Tick stream
 //!
 //! ## Overview
-//! Watch time, proven by the viewer. A viewer joins a live stream once (`join_stream`: one wallet
-//! approval that can also carry the escrow deposit) and registers a **session key** — a secp256k1 key
-//! made in their browser. While watching, the browser signs a *cumulative* tick voucher every second
-//! with that key, off chain and free. Anyone — the viewer, the creator or a relay — submits the latest
-//! voucher (`record_ticks`), or many viewers' vouchers in one call (`record_ticks_batch`); the contract
-//! checks each signature, charges `rate × (cumulative − already settled)` through the payment handler,
-//! and remembers the new count. The seed's TickStream pallet (`record_tick`, `join_stream`), with
-//! its hole closed: nobody can tick for a viewer without the viewer's key.
+//! Watch time, proven by the viewer, paid through **tabs** (protocol v2; the types and the pure
+//! planning are in [`tab`]). A viewer opens a tab once (`open_tab`: one wallet approval that puts a
+//! balance behind a **session key**, a secp256k1 key made in their browser), valid for every stream.
+//! While watching, the browser signs a *cumulative* tab voucher every second with that key, off
+//! chain and free: for each watch, the terms agreed when it began (stream, rate) and the seconds
+//! watched. Anyone — the relay, the creator, the viewer — settles the latest vouchers of many tabs in
+//! one call (`settle_tabs`); the contract checks each signature, charges
+//! `rate × (cumulative − already settled)` from the tab and books every stream's earnings with the
+//! payment handler in one call. The viewer leaves with a two-phase close (`close_tab`, then after the
+//! dispute window `finish_close`); during the window anyone may settle a higher voucher.
+//!
+//! Protocol v1 (a join and a leave from the wallet per stream, escrow in the payment handler) is
+//! gone: its holes (audit 1–4, 9) went with it.
 //!
 //! ## The voucher
-//! The session key signs `blake2_256(SCALE(VOUCHER_DOMAIN, contract, stream_id, viewer, session_id,
-//! cumulative_ticks))` — see [`voucher_payload`]. The contract address, stream and session id make a
-//! voucher worthless anywhere else; a fresh session id per join makes old vouchers worthless after a
-//! rejoin. The signature is ECDSA over secp256k1 (65 bytes, RSV), checked with the stable
-//! `ecdsa_recover` host function, so the contract runs on production pallet-contracts chains.
+//! The session key signs `blake2_256(SCALE(TAB_DOMAIN, genesis hash, contract, tab, [(watch, stream,
+//! rate, ticks)]))` — see [`tab::tab_voucher_payload`]. The chain, contract and tab make a voucher
+//! worthless anywhere else. The signature is ECDSA over secp256k1 (65 bytes, RSV, canonical form
+//! only), checked with the stable `ecdsa_recover` host function, so the contract runs on production
+//! pallet-contracts chains.
 //!
 //! ## Invariants
-//! - `session.ticks_settled` only grows, and only to a count the session key signed.
-//! - Charged for a session `≤ rate × ticks_settled ≤ rate × max signed count` (the rate is locked at
-//!   join); the payment handler caps each charge at the escrow, and when it cannot cover a voucher
-//!   the session ends (zero runway).
-//! - `live_viewers(s) = |{ v : sessions[(s, v)] exists }|`; storage per session is one entry, deleted
-//!   when the session ends.
+//! Per tab, see [`tab`]. Across tabs: `Σ_τ b_τ = tabs_balance` = this contract's balance above what
+//! it held before the first tab; settled seconds and plancks only grow.
+//!
+//! ## Audience (the dynamic price rule's input)
+//! `audience(s)` = plancks settled for stream `s` during the previous clock hour ÷ (its base rate ×
+//! 3 600): its paying audience in base-rate viewers. A viewer adds one only by paying an hour at the
+//! base rate, money that goes to the creator; tabs signing a cheap or zero rate add next to nothing
+//! (audit 7: one-second sybil sessions no longer move the price).
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
@@ -31,160 +38,154 @@ pub mod tick_stream {
     use ink::env::hash::{Blake2x256, HashOutput};
     use ink::prelude::{collections::BTreeMap, vec::Vec};
     use ink::storage::Mapping;
-    use payment_handler::{Charge, PaymentHandlerRef};
+    use payment_handler::{Booking, PaymentHandlerRef};
     use pricing_engine::PricingEngineRef;
     use stream_registry::{StreamId, StreamRegistryRef};
+    use crate::tab::{self, Tab, TabVoucher, WatchCharge, WatchSettlement};
 
-    /// Domain tag in every voucher payload, so a voucher signature means nothing to other protocols.
-    pub const VOUCHER_DOMAIN: [u8; 16] = *b"vilokanam:tick:1";
-    /// Most vouchers one `record_ticks_batch` call takes. The call's input (121 bytes per voucher)
-    /// and the charges it forwards share ink!'s 16 KiB static buffer; 128 no longer fit
-    /// (`OutputBufferTooSmall`, measured in benches/batch.ts), 100 do.
-    pub const MAX_BATCH: u32 = 100;
-    /// A session with no settlement for this long may be ended by anyone, in milliseconds.
-    pub const IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
+    /// Most tab vouchers one `settle_tabs` call takes: what one extrinsic of this runtime holds
+    /// (≈ 27 KB of proof each, ≈ 118 fit at exact gas: `npm run bench:tabs`), so that the contract never
+    /// takes a batch the chain cannot include (audit 8). A relay cuts a round where a dry run says so.
+    pub const MAX_TAB_BATCH: u32 = 110;
+    /// Most streams one `rates` call takes.
+    pub const MAX_RATES: u32 = 200;
+    /// A clock hour, in milliseconds: the audience's period.
+    const HOUR_MS: u64 = 3_600_000;
+    /// Shortest and longest dispute window a deployment may choose, in milliseconds.
+    pub const MIN_DISPUTE_WINDOW_MS: u64 = 1_000;
+    /// See [`MIN_DISPUTE_WINDOW_MS`]: 30 days.
+    pub const MAX_DISPUTE_WINDOW_MS: u64 = 30 * 24 * 3_600 * 1_000;
+    /// A tab nobody settled or topped up for this long may be closed by anyone (its balance still goes
+    /// back to its viewer, after the dispute window), in milliseconds: 30 days.
+    pub const IDLE_TAB_MS: u64 = 30 * 24 * 3_600 * 1_000;
 
     /// A compressed secp256k1 public key (33 bytes).
     pub type SessionKey = [u8; 33];
     /// An ECDSA signature in RSV form (65 bytes).
     pub type Signature = [u8; 65];
 
-    /// A viewer's claim: "I have watched `cumulative_ticks` seconds of this session".
-    #[derive(Debug, PartialEq, Eq, Clone)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub struct Voucher {
-        /// The stream watched.
-        pub stream_id: StreamId,
-        /// The viewer who signed.
-        pub viewer: AccountId,
-        /// The session the count belongs to.
-        pub session_id: u64,
-        /// Seconds watched in this session, in total (not since the last voucher).
-        pub cumulative_ticks: u64,
-    }
-
-    /// A voucher with its session-key signature.
-    #[derive(Debug, PartialEq, Eq, Clone)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub struct SignedVoucher {
-        /// The claim.
-        pub voucher: Voucher,
-        /// ECDSA signature of [`voucher_payload`] by the session key.
-        pub signature: Signature,
-    }
-
-    /// One viewer's watching of one stream, from join to leave.
-    #[derive(Debug, PartialEq, Eq, Clone)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
-    pub struct Session {
-        /// Unique across all sessions of this contract.
-        pub id: u64,
-        /// The key whose signatures count for this session.
-        pub session_key: SessionKey,
-        /// The stream's creator, paid for this session.
-        pub creator: AccountId,
-        /// Locked at join, in plancks per second.
-        pub rate_per_second: Balance,
-        /// Highest cumulative count settled so far.
-        pub ticks_settled: u64,
-        /// Join time, in milliseconds since the Unix epoch.
-        pub joined_at_ms: Timestamp,
-        /// Time of the last settlement (or the join), in milliseconds.
-        pub last_activity_ms: Timestamp,
-    }
-
-    /// What settling one voucher did.
+    /// Plancks settled for one stream in a clock hour and in the hour before it.
     #[derive(Debug, PartialEq, Eq, Clone, Copy, Default)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub struct TickReceipt {
-        /// Seconds newly settled (0 for a stale or repeated voucher).
-        pub new_ticks: u64,
-        /// Plancks charged for them.
-        pub amount: Balance,
-        /// Whether the session ended because the escrow ran out.
-        pub session_ended: bool,
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct HourlyEarnings {
+        /// The clock hour of `this_hour` (milliseconds since the epoch ÷ 3 600 000).
+        pub hour: u64,
+        /// Plancks settled during `hour`.
+        pub this_hour: Balance,
+        /// Plancks settled during `hour − 1`.
+        pub last_hour: Balance,
     }
 
-    /// Why a session ended.
-    #[derive(Debug, PartialEq, Eq, Clone, Copy)]
+    /// What a stream's settlements add up to: one storage entry per stream, read and written once per
+    /// batch (one entry, not two: its deposit is the first settler's, often a viewer's "Settle now").
+    #[derive(Debug, PartialEq, Eq, Clone, Copy, Default)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub enum EndReason {
-        /// The viewer left.
-        Left,
-        /// A voucher asked for more seconds than the escrow could pay.
-        OutOfFunds,
-        /// No settlement for [`IDLE_TIMEOUT_MS`].
-        Idle,
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct StreamTotals {
+        /// Settled seconds, all tabs.
+        pub ticks: u64,
+        /// Plancks settled this clock hour and the one before (the dynamic rule's audience).
+        pub earned: HourlyEarnings,
     }
 
-    /// A viewer joined a stream.
-    #[ink(event)]
-    pub struct ViewerJoined {
-        /// The stream.
-        #[ink(topic)]
-        pub stream_id: StreamId,
-        /// The viewer.
-        #[ink(topic)]
-        pub viewer: AccountId,
-        /// The new session's id.
-        pub session_id: u64,
-        /// The locked rate, in plancks per second.
-        pub rate_per_second: Balance,
+    impl HourlyEarnings {
+        /// Adds `amount` settled during clock hour `now` (hours only move forward on a chain).
+        pub fn add(self, now: u64, amount: Balance) -> Self {
+            if now == self.hour {
+                Self { this_hour: self.this_hour.saturating_add(amount), ..self }
+            } else {
+                Self { hour: now, this_hour: amount, last_hour: self.previous_to(now) }
+            }
+        }
+
+        /// Plancks settled during the hour before clock hour `now`.
+        pub fn previous_to(&self, now: u64) -> Balance {
+            if now == self.hour {
+                self.last_hour
+            } else if now == self.hour.saturating_add(1) {
+                self.this_hour
+            } else {
+                0
+            }
+        }
     }
 
-    /// A voucher was settled (the seed's `TickRecorded`).
+    /// A viewer opened a tab.
     #[ink(event)]
-    pub struct TicksRecorded {
-        /// The stream.
+    pub struct TabOpened {
+        /// The new tab.
         #[ink(topic)]
-        pub stream_id: StreamId,
-        /// The viewer.
+        pub tab_id: u64,
+        /// Its viewer.
         #[ink(topic)]
         pub viewer: AccountId,
-        /// The session.
-        pub session_id: u64,
-        /// The settled cumulative count.
-        pub cumulative_ticks: u64,
-        /// Seconds newly settled.
-        pub new_ticks: u64,
-        /// Plancks charged.
+        /// The relay serving it.
+        pub relay: AccountId,
+        /// Plancks put in.
+        pub balance: Balance,
+    }
+
+    /// A tab's balance grew.
+    #[ink(event)]
+    pub struct TabToppedUp {
+        /// The tab.
+        #[ink(topic)]
+        pub tab_id: u64,
+        /// Plancks added.
         pub amount: Balance,
+        /// The balance after, in plancks.
+        pub balance: Balance,
     }
 
-    /// One voucher of a batch was refused and changed nothing (the others of the batch went on).
-    /// The relay reads this from the block to learn why, instead of trusting a dry run.
+    /// A tab voucher was settled: what each of its entries did, in entry order. One event per voucher
+    /// (an event's proof size grows with its topics, ≈ 2.5 KB each: one per entry would cost a third
+    /// of the settlements one extrinsic holds).
     #[ink(event)]
-    pub struct VoucherRefused {
-        /// The voucher's stream.
+    pub struct TabSettled {
+        /// The tab.
         #[ink(topic)]
-        pub stream_id: StreamId,
-        /// The voucher's viewer.
+        pub tab_id: u64,
+        /// Per entry: the watch, its stream, its settled count after, seconds newly paid, seconds
+        /// claimed but unpaid (the balance ran out), plancks charged, whether the relay retired it.
+        pub watches: Vec<WatchSettlement>,
+    }
+
+    /// A tab voucher of a batch was refused and changed nothing (the others went on).
+    #[ink(event)]
+    pub struct TabVoucherRefused {
+        /// The voucher's tab.
         #[ink(topic)]
-        pub viewer: AccountId,
-        /// The voucher's session.
-        pub session_id: u64,
-        /// The voucher's cumulative count.
-        pub cumulative_ticks: u64,
-        /// Why it was refused.
+        pub tab_id: u64,
+        /// Why.
         pub error: Error,
     }
 
-    /// A session ended and its storage was deleted.
+    /// A tab's close began: it takes no top-ups, the media gate stops serving it, and anyone may settle
+    /// a higher voucher until `ends_at_ms`.
     #[ink(event)]
-    pub struct ViewerLeft {
-        /// The stream.
+    pub struct TabClosing {
+        /// The tab.
         #[ink(topic)]
-        pub stream_id: StreamId,
-        /// The viewer.
+        pub tab_id: u64,
+        /// Its viewer.
         #[ink(topic)]
         pub viewer: AccountId,
-        /// The session.
-        pub session_id: u64,
-        /// Seconds settled in the session.
-        pub ticks: u64,
-        /// Why it ended.
-        pub reason: EndReason,
+        /// End of the dispute window, in milliseconds.
+        pub ends_at_ms: Timestamp,
+    }
+
+    /// A tab closed: its unspent balance went back to its viewer and its storage was deleted.
+    #[ink(event)]
+    pub struct TabClosed {
+        /// The tab.
+        #[ink(topic)]
+        pub tab_id: u64,
+        /// Its viewer, who received the refund.
+        #[ink(topic)]
+        pub viewer: AccountId,
+        /// Plancks returned.
+        pub refund: Balance,
     }
 
     /// Why a message (or one voucher of a batch) was refused. Nothing changes when one is returned.
@@ -196,40 +197,52 @@ pub mod tick_stream {
     pub enum Error {
         /// No stream with this id.
         StreamNotFound { stream_id: StreamId },
-        /// The stream is not live.
-        StreamOffline { stream_id: StreamId },
         /// The stream has no price plan.
         NoPricePlan { stream_id: StreamId },
-        /// The current rate is above the most the viewer accepts.
-        RateAboveLimit { rate: Balance, max: Balance },
-        /// The escrow does not cover one second at the rate.
-        InsufficientEscrow { needed: Balance, available: Balance },
-        /// The viewer already has a session on this stream.
-        AlreadyJoined { stream_id: StreamId },
-        /// The viewer has no session on this stream.
-        NoSession { stream_id: StreamId, viewer: AccountId },
-        /// The voucher names another session (an old one, or someone else's).
-        WrongSession { expected: u64, got: u64 },
         /// The signature is not the session key's signature of this voucher.
         BadSignature,
         /// The signature is not in canonical form: `s` must be in the lower half of the curve order
         /// and the recovery id 0 or 1 (each signature has one accepted form, not twins).
         NonCanonicalSignature,
-        /// The final voucher given to `leave_stream` is for another stream or viewer than the session
-        /// being left.
-        FinalVoucherMismatch { stream_id: StreamId, viewer: AccountId },
         /// The stream's dynamic price rule overflows at this audience size.
         RateOverflow { stream_id: StreamId },
         /// The session key is not a valid compressed secp256k1 key.
         InvalidSessionKey,
-        /// The session has been active within [`IDLE_TIMEOUT_MS`].
-        NotIdle { idle_for_ms: u64 },
-        /// More vouchers than [`MAX_BATCH`].
+        /// More vouchers than [`MAX_TAB_BATCH`], or more streams than [`MAX_RATES`].
         BatchTooLarge { max: u32 },
         /// The payment handler refused (this contract is not wired to it).
         PaymentFailed,
         /// A counter does not fit.
         Overflow,
+        /// No open tab with this id (never opened, or closed).
+        NoTab { tab_id: u64 },
+        /// The viewer already has an open tab.
+        TabAlreadyOpen { tab_id: u64 },
+        /// The tab is closing: no top-ups, no second close.
+        TabClosing { tab_id: u64 },
+        /// The tab is not closing, so it cannot finish closing.
+        NotClosing { tab_id: u64 },
+        /// Only the tab's viewer may close it (anyone, once it has been idle for [`IDLE_TAB_MS`]).
+        NotTabViewer { tab_id: u64 },
+        /// The dispute window is still open: the tab can finish closing at `ends_at_ms`.
+        DisputeWindowOpen { ends_at_ms: Timestamp },
+        /// The tab's dispute window has ended: no more settlements.
+        DisputeWindowOver { tab_id: u64, ended_at_ms: Timestamp },
+        /// A voucher's entries are empty, more than the watches a tab holds, or not in strictly
+        /// increasing watch order.
+        BadEntries,
+        /// The entry names other terms (stream, rate) than its watch began with.
+        WatchTermsChanged { watch: u32 },
+        /// The first settlement of a watch must name its terms.
+        WatchTermsMissing { watch: u32 },
+        /// The tab holds `max` watches, all settled within the dispute window.
+        NoFreeWatch { max: u32 },
+        /// No value was sent where a deposit is required.
+        ZeroDeposit,
+        /// The dispute window is outside what a deployment may choose.
+        BadDisputeWindow { min: u64, max: u64 },
+        /// The chain refused a transfer.
+        TransferFailed,
     }
 
     /// Result type of this contract's messages.
@@ -240,343 +253,85 @@ pub mod tick_stream {
     pub struct TickStream {
         /// The stream registry (is a stream live, who created it).
         registry: AccountId,
-        /// The pricing engine (the rate locked at join).
+        /// The pricing engine (the rate a watch beginning now agrees to).
         pricing: AccountId,
-        /// The payment handler (escrow and charges).
+        /// The payment handler (creators' earnings, subscriptions, the platform fee).
         payments: AccountId,
-        /// Sessions by (stream, viewer).
-        sessions: Mapping<(StreamId, AccountId), Session>,
-        /// Id of the next session.
-        next_session_id: u64,
-        /// Open sessions per stream.
-        live_viewers: Mapping<StreamId, u32>,
-        /// Settled seconds per stream, all sessions.
-        stream_ticks: Mapping<StreamId, u64>,
-        /// Settled seconds per (stream, viewer) of ended sessions (the open session's count is added
-        /// on read, so settlement does not touch this).
-        viewer_ticks: Mapping<(StreamId, AccountId), u64>,
+        /// Per stream: settled seconds, and plancks settled this clock hour and the one before.
+        stream_totals: Mapping<StreamId, StreamTotals>,
+        /// The genesis hash of the chain deployed on (in every tab voucher's payload).
+        chain: Hash,
+        /// How long a closing tab stays open to settlements, in milliseconds.
+        dispute_window_ms: u64,
+        /// Open tabs by id.
+        tabs: Mapping<u64, Tab>,
+        /// Each viewer's open tab.
+        tab_of: Mapping<AccountId, u64>,
+        /// Id of the next tab.
+        next_tab_id: u64,
+        /// Σ tab balances, in plancks: this contract's balance above what it held before any tab.
+        tabs_balance: Balance,
     }
 
     impl TickStream {
-        /// A tick_stream wired to the other three contracts.
+        /// A tick_stream wired to the other three contracts, on the chain whose genesis hash is
+        /// `chain`, with tabs closing `dispute_window_ms` after their close is asked for.
+        ///
+        /// Requirements: `MIN_DISPUTE_WINDOW_MS ≤ dispute_window_ms ≤ MAX_DISPUTE_WINDOW_MS`.
         #[ink(constructor)]
-        pub fn new(registry: AccountId, pricing: AccountId, payments: AccountId) -> Self {
-            Self {
+        pub fn new(
+            registry: AccountId,
+            pricing: AccountId,
+            payments: AccountId,
+            chain: Hash,
+            dispute_window_ms: u64,
+        ) -> Result<Self> {
+            if !(MIN_DISPUTE_WINDOW_MS..=MAX_DISPUTE_WINDOW_MS).contains(&dispute_window_ms) {
+                return Err(Error::BadDisputeWindow { min: MIN_DISPUTE_WINDOW_MS, max: MAX_DISPUTE_WINDOW_MS });
+            }
+            Ok(Self {
                 registry,
                 pricing,
                 payments,
-                sessions: Mapping::default(),
-                next_session_id: 1,
-                live_viewers: Mapping::default(),
-                stream_ticks: Mapping::default(),
-                viewer_ticks: Mapping::default(),
-            }
+                stream_totals: Mapping::default(),
+                chain,
+                dispute_window_ms,
+                tabs: Mapping::default(),
+                tab_of: Mapping::default(),
+                next_tab_id: 1,
+                tabs_balance: 0,
+            })
         }
 
-        /// Joins a live stream: locks the current rate (refused if above `max_rate_per_second`),
-        /// registers `session_key`, and deposits any value sent into the caller's escrow — all in one
-        /// wallet approval. Returns the new session.
-        ///
-        /// Requirements: the stream is live and priced; no open session of the caller on it; the
-        /// escrow (after the deposit) covers one second, unless the rate is zero or the caller holds a
-        /// live subscription. Emits [`ViewerJoined`].
-        #[ink(message, payable)]
-        pub fn join_stream(
-            &mut self,
-            stream_id: StreamId,
-            session_key: SessionKey,
-            max_rate_per_second: Balance,
-            premium: bool,
-        ) -> Result<Session> {
-            let viewer = self.env().caller();
-            if self.sessions.contains((stream_id, viewer)) {
-                return Err(Error::AlreadyJoined { stream_id });
-            }
-            if !matches!(session_key[0], 0x02 | 0x03) {
-                return Err(Error::InvalidSessionKey);
-            }
-            let registry: StreamRegistryRef = ink::env::call::FromAccountId::from_account_id(self.registry);
-            let stream = registry.get_stream(stream_id).ok_or(Error::StreamNotFound { stream_id })?;
-            if !stream.live {
-                return Err(Error::StreamOffline { stream_id });
-            }
-            let viewers = self.live_viewers(stream_id);
-            let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
-            let rate = pricing.rate_for(stream_id, premium, viewers).map_err(|e| pricing_error(stream_id, e))?;
-            if rate > max_rate_per_second {
-                return Err(Error::RateAboveLimit { rate, max: max_rate_per_second });
-            }
-
-            let mut payments: PaymentHandlerRef = ink::env::call::FromAccountId::from_account_id(self.payments);
-            let deposit = self.env().transferred_value();
-            if deposit > 0 {
-                use ink::codegen::TraitCallBuilder;
-                payments
-                    .call_mut()
-                    .deposit_for(viewer)
-                    .transferred_value(deposit)
-                    .invoke()
-                    .map_err(|_| Error::PaymentFailed)?;
-            }
-            if rate > 0 && !payments.has_subscription(viewer, stream_id) {
-                let available = payments.escrow_of(viewer);
-                if available < rate {
-                    return Err(Error::InsufficientEscrow { needed: rate, available });
-                }
-            }
-
-            let now = self.env().block_timestamp();
-            let session = Session {
-                id: self.next_session_id,
-                session_key,
-                creator: stream.creator,
-                rate_per_second: rate,
-                ticks_settled: 0,
-                joined_at_ms: now,
-                last_activity_ms: now,
-            };
-            self.next_session_id = self.next_session_id.checked_add(1).ok_or(Error::Overflow)?;
-            self.sessions.insert((stream_id, viewer), &session);
-            self.live_viewers.insert(stream_id, &viewers.checked_add(1).ok_or(Error::Overflow)?);
-            self.env().emit_event(ViewerJoined { stream_id, viewer, session_id: session.id, rate_per_second: rate });
-            Ok(session)
-        }
-
-        /// Settles one viewer's latest voucher. Anyone may submit it. A voucher at or below the
-        /// settled count changes nothing and is not an error (settlement is idempotent). Emits
-        /// [`TicksRecorded`].
-        #[ink(message)]
-        pub fn record_ticks(&mut self, signed: SignedVoucher) -> Result<TickReceipt> {
-            self.record_ticks_batch(ink::prelude::vec![signed])?
-                .pop()
-                .unwrap_or(Err(Error::Overflow))
-        }
-
-        /// Settles many viewers' vouchers in one call, each on its own: a bad voucher is refused with
-        /// its error in the returned list and does not stop the others. Emits [`TicksRecorded`] for
-        /// each voucher settled (with no new seconds if it was already), [`VoucherRefused`] for each
-        /// refused, and [`ViewerLeft`] for each session that ran out of funds.
-        ///
-        /// Requirements: at most [`MAX_BATCH`] vouchers.
-        #[ink(message)]
-        pub fn record_ticks_batch(&mut self, vouchers: Vec<SignedVoucher>) -> Result<Vec<Result<TickReceipt>>> {
-            if vouchers.len() > MAX_BATCH as usize {
-                return Err(Error::BatchTooLarge { max: MAX_BATCH });
-            }
-            let me = self.env().account_id();
-            // Check every voucher against the session as it stands after the vouchers before it in
-            // this batch (so a batch never pays a second twice), and collect the charges for one
-            // call to the payment handler. Sessions are read once and written once per batch.
-            // Per session in this batch: the session as stored, and the highest count charged so far.
-            let mut seen: BTreeMap<(StreamId, AccountId), (Session, u64)> = BTreeMap::new();
-            let mut asked: Vec<Result<u64>> = Vec::with_capacity(vouchers.len());
-            let mut charges = Vec::new();
-            for signed in &vouchers {
-                let v = &signed.voucher;
-                let key = (v.stream_id, v.viewer);
-                if !seen.contains_key(&key) {
-                    if let Some(stored) = self.sessions.get(key) {
-                        let settled = stored.ticks_settled;
-                        seen.insert(key, (stored, settled));
-                    }
-                }
-                let result = match seen.get_mut(&key) {
-                    None => Err(Error::NoSession { stream_id: v.stream_id, viewer: v.viewer }),
-                    Some((stored, highest)) => {
-                        let mut s = stored.clone();
-                        s.ticks_settled = *highest;
-                        new_ticks(me, &s, signed).map(|n| {
-                            if n > 0 {
-                                charges.push(Charge {
-                                    viewer: v.viewer,
-                                    stream_id: v.stream_id,
-                                    creator: s.creator,
-                                    ticks: n,
-                                    rate_per_second: s.rate_per_second,
-                                });
-                                *highest = v.cumulative_ticks;
-                            }
-                            n
-                        })
-                    }
-                };
-                asked.push(result);
-            }
-            let mut settlements = if charges.is_empty() {
-                Vec::new()
-            } else {
-                let mut payments: PaymentHandlerRef = ink::env::call::FromAccountId::from_account_id(self.payments);
-                payments.settle_many(charges).map_err(|_| Error::PaymentFailed)?
-            }
-            .into_iter();
-
-            // Effects, in the order the charges were made, on the sessions as stored (read above).
-            let now = self.env().block_timestamp();
-            let mut sessions: BTreeMap<(StreamId, AccountId), Option<Session>> = BTreeMap::new();
-            let mut per_stream: BTreeMap<StreamId, u64> = BTreeMap::new();
-            let mut receipts = Vec::with_capacity(vouchers.len());
-            for (signed, result) in vouchers.iter().zip(asked) {
-                let v = &signed.voucher;
-                if let Err(error) = &result {
-                    self.env().emit_event(VoucherRefused {
-                        stream_id: v.stream_id,
-                        viewer: v.viewer,
-                        session_id: v.session_id,
-                        cumulative_ticks: v.cumulative_ticks,
-                        error: error.clone(),
-                    });
-                }
-                let receipt = result.map(|asked| {
-                    let key = (v.stream_id, v.viewer);
-                    let current = match sessions.get(&key) {
-                        Some(s) => s.clone(),
-                        None => seen.get(&key).map(|(stored, _)| stored.clone()),
-                    };
-                    if asked == 0 {
-                        // Already settled (settlement is idempotent): the block says so, for whoever
-                        // submitted it to read.
-                        if let Some(session) = &current {
-                            self.env().emit_event(TicksRecorded {
-                                stream_id: v.stream_id,
-                                viewer: v.viewer,
-                                session_id: session.id,
-                                cumulative_ticks: session.ticks_settled,
-                                new_ticks: 0,
-                                amount: 0,
-                            });
-                        }
-                        return TickReceipt::default();
-                    }
-                    let paid = settlements.next().unwrap_or_default();
-                    let Some(mut session) = current else {
-                        // Ended by an earlier voucher of this batch (out of funds): nothing was paid.
-                        return TickReceipt { new_ticks: paid.ticks_paid, amount: paid.amount, session_ended: true };
-                    };
-                    session.ticks_settled = session.ticks_settled.saturating_add(paid.ticks_paid);
-                    session.last_activity_ms = now;
-                    let total = per_stream.entry(v.stream_id).or_insert(0);
-                    *total = total.saturating_add(paid.ticks_paid);
-                    self.env().emit_event(TicksRecorded {
-                        stream_id: v.stream_id,
-                        viewer: v.viewer,
-                        session_id: session.id,
-                        cumulative_ticks: session.ticks_settled,
-                        new_ticks: paid.ticks_paid,
-                        amount: paid.amount,
-                    });
-                    let out_of_funds = paid.ticks_paid < asked;
-                    if out_of_funds {
-                        self.end_session(v.stream_id, v.viewer, &session, EndReason::OutOfFunds);
-                        sessions.insert(key, None);
-                    } else {
-                        sessions.insert(key, Some(session));
-                    }
-                    TickReceipt { new_ticks: paid.ticks_paid, amount: paid.amount, session_ended: out_of_funds }
-                });
-                receipts.push(receipt);
-            }
-            for (key, session) in sessions {
-                if let Some(session) = session {
-                    self.sessions.insert(key, &session);
-                }
-            }
-            for (stream_id, ticks) in per_stream {
-                let total = self.stream_ticks(stream_id).saturating_add(ticks);
-                self.stream_ticks.insert(stream_id, &total);
-            }
-            Ok(receipts)
-        }
-
-        /// Ends the caller's session on `stream_id`: settles `final_voucher` if given, deletes the
-        /// session, and with `refund` returns all unspent escrow to the caller. Returns the refund.
-        /// Emits [`TicksRecorded`] for the final voucher and [`ViewerLeft`]; the refund is the
-        /// payment handler's `Withdrawn` event.
-        #[ink(message)]
-        pub fn leave_stream(
-            &mut self,
-            stream_id: StreamId,
-            final_voucher: Option<SignedVoucher>,
-            refund: bool,
-        ) -> Result<Balance> {
-            let viewer = self.env().caller();
-            if let Some(signed) = final_voucher {
-                if signed.voucher.viewer != viewer || signed.voucher.stream_id != stream_id {
-                    return Err(Error::FinalVoucherMismatch { stream_id, viewer });
-                }
-                let receipt = self.record_ticks(signed)?;
-                if receipt.session_ended {
-                    return self.refund_to(viewer, refund);
-                }
-            }
-            let session = self
-                .sessions
-                .get((stream_id, viewer))
-                .ok_or(Error::NoSession { stream_id, viewer })?;
-            self.end_session(stream_id, viewer, &session, EndReason::Left);
-            self.refund_to(viewer, refund)
-        }
-
-        /// Ends a session nobody has settled for [`IDLE_TIMEOUT_MS`], so that abandoned sessions do
-        /// not count as viewers. Anyone may call it. Emits [`ViewerLeft`].
-        #[ink(message)]
-        pub fn end_idle_session(&mut self, stream_id: StreamId, viewer: AccountId) -> Result<()> {
-            let session = self
-                .sessions
-                .get((stream_id, viewer))
-                .ok_or(Error::NoSession { stream_id, viewer })?;
-            let idle_for_ms = self.env().block_timestamp().saturating_sub(session.last_activity_ms);
-            if idle_for_ms < IDLE_TIMEOUT_MS {
-                return Err(Error::NotIdle { idle_for_ms });
-            }
-            self.end_session(stream_id, viewer, &session, EndReason::Idle);
-            Ok(())
-        }
-
-        /// The viewer's open session on a stream, if any.
-        #[ink(message)]
-        pub fn session_of(&self, stream_id: StreamId, viewer: AccountId) -> Option<Session> {
-            self.sessions.get((stream_id, viewer))
-        }
-
-        /// Open sessions on a stream.
-        #[ink(message)]
-        pub fn live_viewers(&self, stream_id: StreamId) -> u32 {
-            self.live_viewers.get(stream_id).unwrap_or(0)
-        }
-
-        /// Settled seconds of a stream, all viewers and sessions.
+        /// Settled seconds of a stream, all tabs.
         #[ink(message)]
         pub fn stream_ticks(&self, stream_id: StreamId) -> u64 {
-            self.stream_ticks.get(stream_id).unwrap_or(0)
+            self.stream_totals.get(stream_id).map_or(0, |t| t.ticks)
         }
 
-        /// Settled seconds of one viewer on a stream, all sessions.
+        /// What `seconds` of `stream_id` cost a watch beginning now, in plancks: at the stream's current
+        /// rate for its audience (see the module docs). A viewer's watch keeps the rate it began with.
         #[ink(message)]
-        pub fn viewer_ticks(&self, stream_id: StreamId, viewer: AccountId) -> u64 {
-            let open = self.sessions.get((stream_id, viewer)).map_or(0, |s| s.ticks_settled);
-            self.viewer_ticks.get((stream_id, viewer)).unwrap_or(0).saturating_add(open)
+        pub fn quote(&self, stream_id: StreamId, seconds: u64) -> Result<Balance> {
+            self.rate_now(stream_id)?.checked_mul(Balance::from(seconds)).ok_or(Error::Overflow)
         }
 
-        /// What `seconds` more cost `viewer` on `stream_id`: at their locked rate when they have a
-        /// session, otherwise at the rate they would lock by joining now. In plancks.
+        /// The per-second rate a watch beginning now agrees to, for each of `stream_ids` (at most
+        /// [`MAX_RATES`]): one read for a whole list of streams.
         #[ink(message)]
-        pub fn quote(&self, stream_id: StreamId, viewer: AccountId, seconds: u64) -> Result<Balance> {
-            let rate = match self.sessions.get((stream_id, viewer)) {
-                Some(s) => s.rate_per_second,
-                None => {
-                    let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
-                    pricing
-                        .rate_for(stream_id, false, self.live_viewers(stream_id))
-                        .map_err(|e| pricing_error(stream_id, e))?
-                }
-            };
-            rate.checked_mul(Balance::from(seconds)).ok_or(Error::Overflow)
+        pub fn rates(&self, stream_ids: Vec<StreamId>) -> Result<Vec<Result<Balance>>> {
+            if stream_ids.len() > MAX_RATES as usize {
+                return Err(Error::BatchTooLarge { max: MAX_RATES });
+            }
+            Ok(stream_ids.into_iter().map(|id| self.rate_now(id)).collect())
         }
 
-        /// The exact bytes a session key signs for `voucher` on this contract.
+        /// The stream's paying audience over the previous clock hour, in base-rate viewers (the
+        /// dynamic price rule's input; see the module docs).
         #[ink(message)]
-        pub fn voucher_payload(&self, voucher: Voucher) -> Vec<u8> {
-            voucher_payload(self.env().account_id(), &voucher)
+        pub fn audience(&self, stream_id: StreamId) -> u32 {
+            let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
+            pricing.price_plan(stream_id).map_or(0, |plan| self.audience_at(stream_id, plan.rate_per_second))
         }
 
         /// `(registry, pricing, payments)`.
@@ -585,32 +340,279 @@ pub mod tick_stream {
             (self.registry, self.pricing, self.payments)
         }
 
-        fn end_session(&mut self, stream_id: StreamId, viewer: AccountId, session: &Session, reason: EndReason) {
-            self.sessions.remove((stream_id, viewer));
-            // Statistics only; saturating so that they can never block ending a session.
-            let ticks = self.viewer_ticks.get((stream_id, viewer)).unwrap_or(0).saturating_add(session.ticks_settled);
-            self.viewer_ticks.insert((stream_id, viewer), &ticks);
-            let left = self.live_viewers(stream_id).saturating_sub(1);
-            if left == 0 {
-                self.live_viewers.remove(stream_id);
-            } else {
-                self.live_viewers.insert(stream_id, &left);
+        // ---- Protocol v2: tabs ----
+
+        /// Opens a tab for the caller with the value sent as its balance, spendable by `session_key`'s
+        /// vouchers on any stream, served by `relay`. One wallet approval for any number of streams.
+        /// Returns the tab id.
+        ///
+        /// Requirements: value > 0; a compressed secp256k1 key; no open tab of the caller. Emits
+        /// [`TabOpened`].
+        #[ink(message, payable)]
+        pub fn open_tab(&mut self, session_key: SessionKey, relay: AccountId) -> Result<u64> {
+            let viewer = self.env().caller();
+            let balance = self.env().transferred_value();
+            if balance == 0 {
+                return Err(Error::ZeroDeposit);
             }
-            self.env().emit_event(ViewerLeft {
-                stream_id,
+            if !matches!(session_key[0], 0x02 | 0x03) {
+                return Err(Error::InvalidSessionKey);
+            }
+            if let Some(tab_id) = self.tab_of.get(viewer) {
+                return Err(Error::TabAlreadyOpen { tab_id });
+            }
+            let tab_id = self.next_tab_id;
+            self.next_tab_id = tab_id.checked_add(1).ok_or(Error::Overflow)?;
+            self.tabs_balance = self.tabs_balance.checked_add(balance).ok_or(Error::Overflow)?;
+            let tab = Tab {
+                id: tab_id,
                 viewer,
-                session_id: session.id,
-                ticks: session.ticks_settled,
-                reason,
-            });
+                session_key,
+                relay,
+                balance,
+                next_watch: 0,
+                watches: Vec::new(),
+                last_activity_ms: self.env().block_timestamp(),
+                closing_since_ms: None,
+            };
+            self.tabs.insert(tab_id, &tab);
+            self.tab_of.insert(viewer, &tab_id);
+            self.env().emit_event(TabOpened { tab_id, viewer, relay, balance });
+            Ok(tab_id)
         }
 
-        fn refund_to(&mut self, viewer: AccountId, refund: bool) -> Result<Balance> {
-            if !refund {
-                return Ok(0);
+        /// Adds the value sent to a tab (anyone may top up anyone's). Returns the new balance.
+        ///
+        /// Requirements: value > 0; the tab is open and not closing. Emits [`TabToppedUp`].
+        #[ink(message, payable)]
+        pub fn top_up(&mut self, tab_id: u64) -> Result<Balance> {
+            let amount = self.env().transferred_value();
+            if amount == 0 {
+                return Err(Error::ZeroDeposit);
             }
-            let mut payments: PaymentHandlerRef = ink::env::call::FromAccountId::from_account_id(self.payments);
-            payments.refund(viewer).map_err(|_| Error::PaymentFailed)
+            let mut tab = self.tabs.get(tab_id).ok_or(Error::NoTab { tab_id })?;
+            if tab.closing_since_ms.is_some() {
+                return Err(Error::TabClosing { tab_id });
+            }
+            tab.balance = tab.balance.checked_add(amount).ok_or(Error::Overflow)?;
+            tab.last_activity_ms = self.env().block_timestamp();
+            self.tabs_balance = self.tabs_balance.checked_add(amount).ok_or(Error::Overflow)?;
+            self.tabs.insert(tab_id, &tab);
+            self.env().emit_event(TabToppedUp { tab_id, amount, balance: tab.balance });
+            Ok(tab.balance)
+        }
+
+        /// Settles tab vouchers, many tabs per call, each on its own: a bad voucher is refused with
+        /// its error in the returned list (and a [`TabVoucherRefused`] event) and does not stop the
+        /// others. Anyone may submit; `retire` flags count only from the tab's relay. Returns what
+        /// each voucher charged, in plancks. All earnings go to the payment handler in one call.
+        ///
+        /// Requirements: at most [`MAX_TAB_BATCH`] vouchers. Emits [`TabSettled`] for each settled
+        /// voucher, [`TabVoucherRefused`] for each refused voucher, in voucher order.
+        #[ink(message)]
+        pub fn settle_tabs(&mut self, vouchers: Vec<TabVoucher>) -> Result<Vec<Result<Balance>>> {
+            if vouchers.len() > MAX_TAB_BATCH as usize {
+                return Err(Error::BatchTooLarge { max: MAX_TAB_BATCH });
+            }
+            let caller = self.env().caller();
+            let now = self.env().block_timestamp();
+            // Each tab is read once and written once per batch; creators are looked up once per stream.
+            let mut tabs: BTreeMap<u64, Tab> = BTreeMap::new();
+            let mut creators: BTreeMap<StreamId, AccountId> = BTreeMap::new();
+            // Per stream: (creator, plancks, seconds) for one booking call.
+            let mut per_stream: BTreeMap<StreamId, (AccountId, Balance, u64)> = BTreeMap::new();
+            let mut results = Vec::with_capacity(vouchers.len());
+            for v in &vouchers {
+                let result = self.settle_tab_voucher(v, caller, now, &mut tabs, &mut creators).map(|charges| {
+                    let mut total: Balance = 0;
+                    let mut watches = Vec::with_capacity(charges.len());
+                    for c in &charges {
+                        watches.push(WatchSettlement {
+                            watch: c.watch,
+                            stream_id: c.terms.stream_id,
+                            settled: c.settled,
+                            new_ticks: c.paid,
+                            unpaid_ticks: c.claimed.saturating_sub(c.paid),
+                            amount: c.amount,
+                            retired: c.retired,
+                        });
+                        let entry = per_stream.entry(c.terms.stream_id).or_insert((c.creator, 0, 0));
+                        entry.1 = entry.1.saturating_add(c.amount);
+                        entry.2 = entry.2.saturating_add(c.paid);
+                        total = total.saturating_add(c.amount);
+                    }
+                    self.env().emit_event(TabSettled { tab_id: v.tab_id, watches });
+                    total
+                });
+                if let Err(error) = &result {
+                    self.env().emit_event(TabVoucherRefused { tab_id: v.tab_id, error: error.clone() });
+                }
+                results.push(result);
+            }
+            // Effects: tabs, totals, statistics; then the one interaction.
+            for (tab_id, tab) in &tabs {
+                self.tabs.insert(tab_id, tab);
+            }
+            let mut bookings = Vec::with_capacity(per_stream.len());
+            let mut charged: Balance = 0;
+            let hour = now.checked_div(HOUR_MS).unwrap_or(0);
+            for (stream_id, (creator, amount, ticks)) in per_stream {
+                if ticks > 0 || amount > 0 {
+                    let mut totals = self.stream_totals.get(stream_id).unwrap_or_default();
+                    totals.ticks = totals.ticks.saturating_add(ticks);
+                    if amount > 0 {
+                        totals.earned = totals.earned.add(hour, amount);
+                    }
+                    self.stream_totals.insert(stream_id, &totals);
+                }
+                if amount > 0 {
+                    charged = charged.checked_add(amount).ok_or(Error::Overflow)?;
+                    bookings.push(Booking { stream_id, creator, amount });
+                }
+            }
+            self.tabs_balance = self.tabs_balance.checked_sub(charged).ok_or(Error::Overflow)?;
+            if charged > 0 {
+                use ink::codegen::TraitCallBuilder;
+                let mut payments: PaymentHandlerRef = ink::env::call::FromAccountId::from_account_id(self.payments);
+                payments
+                    .call_mut()
+                    .book_tab_earnings(bookings)
+                    .transferred_value(charged)
+                    .invoke()
+                    .map_err(|_| Error::PaymentFailed)?;
+            }
+            Ok(results)
+        }
+
+        /// Begins closing a tab: from now on it takes no top-ups, and anyone may settle a higher
+        /// voucher for one dispute window; then [`TickStream::finish_close`] returns what is left.
+        /// Returns when the window ends, in milliseconds.
+        ///
+        /// Requirements: the caller is the tab's viewer, or the tab has been idle for [`IDLE_TAB_MS`];
+        /// the tab is not closing already. Emits [`TabClosing`].
+        #[ink(message)]
+        pub fn close_tab(&mut self, tab_id: u64) -> Result<Timestamp> {
+            let mut tab = self.tabs.get(tab_id).ok_or(Error::NoTab { tab_id })?;
+            let now = self.env().block_timestamp();
+            let idle = now.saturating_sub(tab.last_activity_ms) >= IDLE_TAB_MS;
+            if self.env().caller() != tab.viewer && !idle {
+                return Err(Error::NotTabViewer { tab_id });
+            }
+            if tab.closing_since_ms.is_some() {
+                return Err(Error::TabClosing { tab_id });
+            }
+            tab.closing_since_ms = Some(now);
+            self.tabs.insert(tab_id, &tab);
+            let ends_at_ms = now.saturating_add(self.dispute_window_ms);
+            self.env().emit_event(TabClosing { tab_id, viewer: tab.viewer, ends_at_ms });
+            Ok(ends_at_ms)
+        }
+
+        /// Finishes closing a tab whose dispute window has ended: pays its unspent balance to its
+        /// viewer and deletes it. Anyone may call it (the refund always goes to the viewer). Returns
+        /// the refund.
+        ///
+        /// Requirements: the tab is closing and its window has ended. Emits [`TabClosed`].
+        #[ink(message)]
+        pub fn finish_close(&mut self, tab_id: u64) -> Result<Balance> {
+            let tab = self.tabs.get(tab_id).ok_or(Error::NoTab { tab_id })?;
+            let since = tab.closing_since_ms.ok_or(Error::NotClosing { tab_id })?;
+            let ends_at_ms = since.saturating_add(self.dispute_window_ms);
+            if self.env().block_timestamp() < ends_at_ms {
+                return Err(Error::DisputeWindowOpen { ends_at_ms });
+            }
+            // Effect, then Interaction.
+            self.tabs.remove(tab_id);
+            self.tab_of.remove(tab.viewer);
+            self.tabs_balance = self.tabs_balance.checked_sub(tab.balance).ok_or(Error::Overflow)?;
+            if tab.balance > 0 {
+                self.env().transfer(tab.viewer, tab.balance).map_err(|_| Error::TransferFailed)?;
+            }
+            self.env().emit_event(TabClosed { tab_id, viewer: tab.viewer, refund: tab.balance });
+            Ok(tab.balance)
+        }
+
+        /// An open tab.
+        #[ink(message)]
+        pub fn tab(&self, tab_id: u64) -> Option<Tab> {
+            self.tabs.get(tab_id)
+        }
+
+        /// A viewer's open tab, if any.
+        #[ink(message)]
+        pub fn tab_of(&self, viewer: AccountId) -> Option<Tab> {
+            self.tab_of.get(viewer).and_then(|id| self.tabs.get(id))
+        }
+
+        /// `(genesis hash, dispute window in milliseconds)`: what tab vouchers are bound to, and how
+        /// long a closing tab stays open to settlements.
+        #[ink(message)]
+        pub fn tab_terms(&self) -> (Hash, u64) {
+            (self.chain, self.dispute_window_ms)
+        }
+
+        /// Σ tab balances, in plancks (this contract holds them; conservation: its balance is this
+        /// plus what it held before the first tab).
+        #[ink(message)]
+        pub fn tabs_balance(&self) -> Balance {
+            self.tabs_balance
+        }
+
+        /// The exact bytes a session key signs for `claims` — `(watch, stream, rate, ticks)` in watch
+        /// order — of tab `tab_id` on this contract.
+        #[ink(message)]
+        pub fn tab_voucher_payload(&self, tab_id: u64, claims: Vec<(u32, StreamId, Balance, u64)>) -> Vec<u8> {
+            tab::tab_voucher_payload(self.chain.into(), self.env().account_id(), tab_id, &claims)
+        }
+
+        /// One voucher of a batch against the tab as this batch left it (read from storage the first
+        /// time). On `Err` nothing of the tab changes.
+        fn settle_tab_voucher(
+            &self,
+            v: &TabVoucher,
+            caller: AccountId,
+            now: Timestamp,
+            tabs: &mut BTreeMap<u64, Tab>,
+            creators: &mut BTreeMap<StreamId, AccountId>,
+        ) -> Result<Vec<WatchCharge>> {
+            let tab_id = v.tab_id;
+            let current = match tabs.get(&tab_id) {
+                Some(t) => t.clone(),
+                None => self.tabs.get(tab_id).ok_or(Error::NoTab { tab_id })?,
+            };
+            let claims = tab::signed_claims(&current, &v.entries)?;
+            let payload = tab::tab_voucher_payload(self.chain.into(), self.env().account_id(), tab_id, &claims);
+            if recover_signer(&v.signature, &payload)? != current.session_key {
+                return Err(Error::BadSignature);
+            }
+            for stream_id in tab::new_streams(&current, &v.entries) {
+                if let ink::prelude::collections::btree_map::Entry::Vacant(slot) = creators.entry(stream_id) {
+                    let registry: StreamRegistryRef = ink::env::call::FromAccountId::from_account_id(self.registry);
+                    let stream = registry.get_stream(stream_id).ok_or(Error::StreamNotFound { stream_id })?;
+                    slot.insert(stream.creator);
+                }
+            }
+            let by_relay = caller == current.relay;
+            let mut next = current;
+            let charges = tab::plan(&mut next, &v.entries, creators, by_relay, now, self.dispute_window_ms)?;
+            tabs.insert(tab_id, next);
+            Ok(charges)
+        }
+
+        /// The per-second rate a watch of `stream_id` beginning now agrees to.
+        fn rate_now(&self, stream_id: StreamId) -> Result<Balance> {
+            let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
+            let plan = pricing.price_plan(stream_id).ok_or(Error::NoPricePlan { stream_id })?;
+            let viewers = self.audience_at(stream_id, plan.rate_per_second);
+            pricing_engine::current_rate(&plan, false, viewers).map_err(|e| pricing_error(stream_id, e))
+        }
+
+        /// `⌊plancks settled in the previous clock hour / (base_rate × 3 600)⌋`, saturating.
+        fn audience_at(&self, stream_id: StreamId, base_rate: Balance) -> u32 {
+            let hour = self.env().block_timestamp().checked_div(HOUR_MS).unwrap_or(0);
+            let last_hour = self.stream_totals.get(stream_id).map_or(0, |t| t.earned.previous_to(hour));
+            let viewers = last_hour.checked_div(base_rate.saturating_mul(3_600)).unwrap_or(0);
+            u32::try_from(viewers).unwrap_or(u32::MAX)
         }
     }
 
@@ -628,45 +630,35 @@ pub mod tick_stream {
         0x6E, 0x73, 0x57, 0xA4, 0x50, 0x1D, 0xDF, 0xE9, 0x2F, 0x46, 0x68, 0x1B, 0x20, 0xA0,
     ];
 
-    /// The bytes a session key signs: `SCALE(VOUCHER_DOMAIN, contract, stream_id, viewer, session_id,
-    /// cumulative_ticks)`; the signature covers their blake2-256 hash.
-    pub fn voucher_payload(contract: AccountId, v: &Voucher) -> Vec<u8> {
-        use ink::scale::Encode;
-        (VOUCHER_DOMAIN, contract, v.stream_id, v.viewer, v.session_id, v.cumulative_ticks).encode()
-    }
-
-    /// Seconds this voucher adds to `session`, after checking that the session key signed it for this
-    /// contract and session. 0 when the voucher is not above the settled count.
-    pub fn new_ticks(contract: AccountId, session: &Session, signed: &SignedVoucher) -> Result<u64> {
-        let v = &signed.voucher;
-        if v.session_id != session.id {
-            return Err(Error::WrongSession { expected: session.id, got: v.session_id });
-        }
+    /// The compressed key that signed blake2-256(`payload`), for a signature in canonical form only.
+    pub fn recover_signer(signature: &Signature, payload: &[u8]) -> Result<SessionKey> {
         // Recovery id 0 or 1 and a low s: one form per signature (27/28 and the high-s twin of a
         // signature recover the same key, so they are refused by name; other ids are not signatures).
-        match signed.signature[64] {
+        match signature[64] {
             0 | 1 => {}
             27 | 28 => return Err(Error::NonCanonicalSignature),
             _ => return Err(Error::BadSignature),
         }
-        if signed.signature[32..64] > SECP256K1_HALF_ORDER[..] {
+        if signature[32..64] > SECP256K1_HALF_ORDER[..] {
             return Err(Error::NonCanonicalSignature);
         }
         let mut hash = <Blake2x256 as HashOutput>::Type::default();
-        ink::env::hash_bytes::<Blake2x256>(&voucher_payload(contract, v), &mut hash);
+        ink::env::hash_bytes::<Blake2x256>(payload, &mut hash);
         let mut signer = [0u8; 33];
-        ink::env::ecdsa_recover(&signed.signature, &hash, &mut signer).map_err(|_| Error::BadSignature)?;
-        if signer != session.session_key {
-            return Err(Error::BadSignature);
-        }
-        Ok(v.cumulative_ticks.saturating_sub(session.ticks_settled))
+        ink::env::ecdsa_recover(signature, &hash, &mut signer).map_err(|_| Error::BadSignature)?;
+        Ok(signer)
     }
 }
 
+pub mod tab;
+
 pub use self::tick_stream::{
-    new_ticks, voucher_payload, EndReason, Error, Session, SessionKey, Signature, SignedVoucher, TickReceipt,
-    TickStream, TickStreamRef, Voucher, VoucherRefused, IDLE_TIMEOUT_MS, MAX_BATCH, VOUCHER_DOMAIN,
+    recover_signer, Error, HourlyEarnings, SessionKey, StreamTotals, Signature, TabClosed, TabClosing, TabOpened, TabSettled,
+    TabToppedUp, TabVoucherRefused, TickStream, TickStreamRef, IDLE_TAB_MS, MAX_DISPUTE_WINDOW_MS, MAX_RATES,
+    MAX_TAB_BATCH, MIN_DISPUTE_WINDOW_MS,
 };
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tab_tests;
