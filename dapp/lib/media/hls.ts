@@ -1,12 +1,10 @@
 /**
  * HLS playback for streams that come in over RTMP (docs/media.md): hls.js (loaded only when needed)
- * plays /hls/:streamId/index.m3u8 into a <video>, sending the same headers as WHEP — the viewer, the
- * session and the latest voucher — with every playlist and fragment request, so the server's gate
- * decides each one.
+ * plays /hls/:streamId/index.m3u8 into a <video>, sending the same headers as WHEP — a tab's watch
+ * and its latest voucher (tab-wire.ts `tabWhepHeaders`) — with every playlist and fragment request,
+ * so the server's gate decides each one.
  */
-import type { SignedVoucher } from '../protocol/voucher.ts';
 import { MediaError } from './errors.ts';
-import { whepHeaders } from './wire.ts';
 
 export interface HlsPlayback {
   stop(): void;
@@ -15,10 +13,8 @@ export interface HlsPlayback {
 export async function playHls(o: {
   video: HTMLVideoElement;
   streamId: bigint;
-  viewer: string;
-  sessionId: bigint;
-  /** The newest accepted voucher, read at each request. */
-  voucher: () => SignedVoucher | undefined;
+  /** The headers that pay for a request (from the newest accepted voucher), read at each request. */
+  headers: () => Record<string, string> | undefined;
   /** A fatal error (the gate refused, the stream ended): playback has stopped. */
   onError: (e: MediaError) => void;
 }): Promise<HlsPlayback> {
@@ -30,9 +26,7 @@ export async function playHls(o: {
     // One try per request: a refusal is the gate's answer, not a network hiccup to retry.
     manifestLoadPolicy: { default: { maxTimeToFirstByteMs: 8_000, maxLoadTimeMs: 10_000, timeoutRetry: null, errorRetry: null } },
     xhrSetup: (xhr) => {
-      const v = o.voucher();
-      if (!v) return;
-      for (const [k, value] of Object.entries(whepHeaders({ viewer: o.viewer, sessionId: o.sessionId, voucher: v }))) xhr.setRequestHeader(k, value);
+      for (const [k, value] of Object.entries(o.headers() ?? {})) xhr.setRequestHeader(k, value);
     },
   });
   hls.on(Hls.Events.ERROR, (_e, data) => {
@@ -42,7 +36,7 @@ export async function playHls(o: {
     o.onError(
       new MediaError(
         status === 402 ? 'NotPaying' : status === 404 ? 'NotLive' : 'PlaybackFailed',
-        status === 402 ? 'the media server stopped serving this session (no fresh voucher, or the escrow is used up)' : `HLS playback failed (${data.details})`,
+        status === 402 ? 'the media server stopped serving this watch (no fresh voucher, or the tab is used up)' : `HLS playback failed (${data.details})`,
         status,
       ),
     );

@@ -1,11 +1,9 @@
 /**
- * WHEP playback: one POST of a receive-only SDP offer carrying the viewer, the session and the latest
- * signed voucher. The server answers only while the viewer pays (402 NotPaying otherwise) and keeps
- * forwarding only while fresh vouchers arrive (see ticker.ts).
+ * WHEP playback: one POST of a receive-only SDP offer carrying the tab, the watch and its latest
+ * signed voucher (`tabWhepHeaders`). The server answers only while the tab pays (402 NotPaying
+ * otherwise) and keeps forwarding only while fresh vouchers arrive (see tab-ticker.ts).
  */
-import type { SignedVoucher } from '../protocol/voucher.ts';
 import { MediaError, exchangeSdp, resolveUrl } from './errors.ts';
-import { whepHeaders } from './wire.ts';
 
 export { MediaError };
 
@@ -17,7 +15,8 @@ export interface Playback {
   stop(): Promise<void>;
 }
 
-export async function play(o: { streamId: bigint; viewer: string; sessionId: bigint; voucher: SignedVoucher; baseUrl?: string }): Promise<Playback> {
+/** WHEP playback with the payment headers given (`tabWhepHeaders`). */
+export async function playWith(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string }): Promise<Playback> {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const stream = new MediaStream();
   pc.addEventListener('track', (e) => {
@@ -27,7 +26,7 @@ export async function play(o: { streamId: bigint; viewer: string; sessionId: big
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
     await pc.setLocalDescription(await pc.createOffer());
-    const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whep/${o.streamId}`), whepHeaders(o), 'playback');
+    const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whep/${o.streamId}`), o.headers, 'playback');
     return {
       stream,
       pc,

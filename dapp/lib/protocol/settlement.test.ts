@@ -1,50 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchOutcome, splitToFit, type BatchVoucher } from './settlement.ts';
+import { splitToFit, tabBatchOutcome } from './settlement.ts';
 import type { TickStreamEvent } from '../../../typechain/tick_stream.ts';
-
-const A = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
-const B = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
-const v = (viewer: string, sessionId: bigint, cumulativeTicks: bigint): BatchVoucher => ({ streamId: 1n, viewer, sessionId, cumulativeTicks });
-const recorded = (viewer: string, sessionId: bigint, cumulativeTicks: bigint, newTicks: bigint): TickStreamEvent => ({
-  contract: 'tick_stream',
-  name: 'TicksRecorded',
-  args: { streamId: 1n, viewer, sessionId, cumulativeTicks, newTicks, amount: newTicks * 10n },
-});
-const refused = (viewer: string, sessionId: bigint, cumulativeTicks: bigint): TickStreamEvent => ({
-  contract: 'tick_stream',
-  name: 'VoucherRefused',
-  args: { streamId: 1n, viewer, sessionId, cumulativeTicks, error: { type: 'BadSignature' } },
-});
-const left = (viewer: string, sessionId: bigint): TickStreamEvent => ({
-  contract: 'tick_stream',
-  name: 'ViewerLeft',
-  args: { streamId: 1n, viewer, sessionId, ticks: 4n, reason: { type: 'OutOfFunds' } },
-});
-
-describe('batchOutcome: each voucher as the block says', () => {
-  it('pairs settled and refused vouchers with their own events, in order', () => {
-    const out = batchOutcome([v(A, 1n, 5n), v(B, 2n, 9n), v(A, 1n, 3n)], [recorded(A, 1n, 5n, 5n), refused(B, 2n, 9n), recorded(A, 1n, 5n, 0n)]);
-    expect(out).toEqual([
-      { ok: { newTicks: 5n, amount: 50n, sessionEnded: false } },
-      { err: { type: 'BadSignature' } },
-      { ok: { newTicks: 0n, amount: 0n, sessionEnded: false } },
-    ]);
-  });
-
-  it('marks the voucher that ran a session dry, and a later voucher of that session, as ended', () => {
-    const out = batchOutcome([v(A, 1n, 10n), v(A, 1n, 12n), v(B, 2n, 1n)], [recorded(A, 1n, 4n, 4n), left(A, 1n), recorded(B, 2n, 1n, 1n)]);
-    // A's escrow covered 4 of the 10 seconds asked.
-    expect(out[0]).toEqual({ ok: { newTicks: 4n, amount: 40n, sessionEnded: true } });
-    expect(out[1]).toEqual({ ok: { newTicks: 0n, amount: 0n, sessionEnded: true } });
-    expect(out[2]).toEqual({ ok: { newTicks: 1n, amount: 10n, sessionEnded: false } });
-  });
-
-  it('says nothing of a voucher the block is silent about, and never borrows another voucher’s event', () => {
-    expect(batchOutcome([v(A, 1n, 5n), v(B, 2n, 5n)], [recorded(B, 2n, 5n, 5n)])).toEqual([null, { ok: { newTicks: 5n, amount: 50n, sessionEnded: false } }]);
-    expect(batchOutcome([v(A, 1n, 5n)], [refused(A, 1n, 6n)])).toEqual([null]);
-    expect(batchOutcome([v(A, 1n, 5n)], [])).toEqual([null]);
-  });
-});
 
 describe('splitToFit: batches one extrinsic can hold', () => {
   it('keeps a batch that fits whole, and halves one that does not until each part fits, in order', async () => {
@@ -61,5 +17,33 @@ describe('splitToFit: batches one extrinsic can hold', () => {
 
   it('returns an item that fits in no batch alone instead of looping', async () => {
     expect(await splitToFit([1, 2, 3], async () => false)).toEqual([[1], [2], [3]]);
+  });
+});
+
+describe('tabBatchOutcome: each tab voucher as the block says', () => {
+  const settled = (tabId: bigint, ...watches: [number, bigint][]): TickStreamEvent => ({
+    contract: 'tick_stream',
+    name: 'TabSettled',
+    args: { tabId, watches: watches.map(([watch, newTicks]) => ({ watch, streamId: 1n, settled: newTicks, newTicks, unpaidTicks: 0n, amount: newTicks * 10n, retired: false })) },
+  });
+  const refusedTab = (tabId: bigint): TickStreamEvent => ({ contract: 'tick_stream', name: 'TabVoucherRefused', args: { tabId, error: { type: 'BadSignature' } } });
+
+  it('gives each voucher its TabSettled entries, or its refusal, in order', () => {
+    const out = tabBatchOutcome(
+      [{ tabId: 1n, entries: 2 }, { tabId: 2n, entries: 1 }, { tabId: 1n, entries: 1 }],
+      [settled(1n, [0, 5n], [1, 3n]), refusedTab(2n), settled(1n, [1, 0n])],
+    );
+    expect(out.map((o) => (o && 'ok' in o ? o.ok.map((w) => [w.watch, w.newTicks]) : o))).toEqual([
+      [[0, 5n], [1, 3n]],
+      { err: { type: 'BadSignature' } },
+      [[1, 0n]],
+    ]);
+  });
+
+  it('says nothing (null) of a voucher the block has no event for, and never gives it another tab’s', () => {
+    const out = tabBatchOutcome([{ tabId: 1n, entries: 1 }, { tabId: 2n, entries: 1 }, { tabId: 3n, entries: 2 }], [settled(2n, [0, 4n]), settled(3n, [0, 1n])]);
+    expect(out[0]).toBeNull();
+    expect(out[1]).toEqual({ ok: [expect.objectContaining({ watch: 0, newTicks: 4n })] });
+    expect(out[2]).toBeNull(); // one entry where the voucher had two: nothing is believed
   });
 });
