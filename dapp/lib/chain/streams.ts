@@ -1,6 +1,9 @@
 /**
- * What the discover and watch pages read about streams: registry entries joined with their price and
- * live viewer count. Pure filtering (category, search) is separate and tested on its own.
+ * What the discover and watch pages read about streams: registry entries joined with the rate a watch
+ * beginning now would agree to. The rates of a whole list come from one `tick_stream.rates` read per
+ * page of ids, never one read per stream: the discover page re-reads every few seconds, and per-stream
+ * dry runs times many streams times a few visitors saturate a chain. Who is watching comes from the
+ * media server (presence.ts), not from here. Pure filtering (category, search) is in discover.ts.
  */
 import type { PricePlan } from '$typechain/pricing_engine.ts';
 import type { Contracts } from './connection.ts';
@@ -13,39 +16,48 @@ export interface StreamRow {
   category: string;
   creator: string;
   live: boolean;
-  /** Open sessions (tick_stream.live_viewers). */
-  viewers: number;
-  /** Rate a viewer joining now would lock, plancks per second; null without a price plan. */
+  /** Rate a watch beginning now agrees to, plancks per second; null without a price plan. */
   ratePerSecond: bigint | null;
 }
+
+type Listing = Omit<StreamRow, 'ratePerSecond'>;
 
 /** The registry's page size limit (stream_registry MAX_PAGE). */
 export const PAGE = 50;
 
-/** The newest `newest` streams (pages of PAGE ids), each with its viewers and price. */
+/** Most stream ids one `tick_stream.rates` read takes (tick_stream MAX_RATES). */
+export const MAX_RATES = 200;
+
+/** The newest `newest` streams (pages of PAGE ids), each with its price. */
 export async function loadStreams(c: Contracts, newest = 200): Promise<StreamRow[]> {
   const count = (await c.registry.query.streamCount(READER)).value;
   const first = count > BigInt(newest) ? count - BigInt(newest) + 1n : 1n;
-  const pages: Promise<{ value: Parameters<typeof streamRow>[1][] }>[] = [];
+  const pages: Promise<{ value: Listing[] }>[] = [];
   for (let id = first; id <= count; id += BigInt(PAGE)) pages.push(c.registry.query.listStreams(READER, id, PAGE));
   const streams = (await Promise.all(pages)).flatMap((p) => p.value);
-  return Promise.all(streams.map((s) => streamRow(c, s)));
+  const rates = await ratesOf(c, streams.map((s) => s.id));
+  return streams.map((s, i) => row(s, rates[i]));
 }
 
-async function streamRow(c: Contracts, s: { id: bigint; title: string; description: string; category: string; creator: string; live: boolean }): Promise<StreamRow> {
-  const viewers = (await c.ticks.query.liveViewers(READER, s.id)).value;
-  let ratePerSecond: bigint | null = null;
-  try {
-    ratePerSecond = (await c.pricing.query.rateFor(READER, s.id, false, viewers)).value;
-  } catch {
-    ratePerSecond = null; // no price plan yet
-  }
-  return { id: s.id, title: s.title, description: s.description, category: s.category, creator: s.creator, live: s.live, viewers, ratePerSecond };
-}
-
+/** One stream with its price plan, or null if the registry has no such stream. */
 export async function loadStream(c: Contracts, id: bigint): Promise<(StreamRow & { plan: PricePlan | null }) | null> {
   const s = (await c.registry.query.getStream(READER, id)).value;
   if (!s) return null;
-  const [row, plan] = await Promise.all([streamRow(c, s), c.pricing.query.pricePlan(READER, id)]);
-  return { ...row, plan: plan.value };
+  const [[rate], plan] = await Promise.all([ratesOf(c, [id]), c.pricing.query.pricePlan(READER, id)]);
+  return { ...row(s, rate), plan: plan.value };
+}
+
+/**
+ * The rate a watch beginning now agrees to for each of `ids`, in their order (null: no price plan, or
+ * the rate cannot be computed): one dry run per MAX_RATES ids.
+ */
+export async function ratesOf(c: Contracts, ids: bigint[]): Promise<(bigint | null)[]> {
+  const chunks: bigint[][] = [];
+  for (let i = 0; i < ids.length; i += MAX_RATES) chunks.push(ids.slice(i, i + MAX_RATES));
+  const answers = await Promise.all(chunks.map((chunk) => c.ticks.query.rates(READER, chunk)));
+  return answers.flatMap((a) => a.value.map((r) => ('ok' in r ? r.ok : null)));
+}
+
+function row(s: Listing, ratePerSecond: bigint | null | undefined): StreamRow {
+  return { id: s.id, title: s.title, description: s.description, category: s.category, creator: s.creator, live: s.live, ratePerSecond: ratePerSecond ?? null };
 }

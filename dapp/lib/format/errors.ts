@@ -1,21 +1,23 @@
 /**
  * Every failure the dApp shows, as one sentence a person understands. Contract errors carry the
  * sentence of the contract's own `///` doc (typechain ContractError); its fields are written into it
- * (`max` → 64, balances in tokens). Wallet refusals, fee problems and network failures get their own
+ * (`max` → 64, balances in tokens, chain times in UTC). Wallet refusals, fee problems and network failures get their own
  * sentences. Matching is by error `name`, so copies of a class from another bundle chunk still match.
  */
 import { formatBalance, DEFAULT_TOKEN, type Token } from './money.ts';
 
-/** Fields of contract errors that are amounts of plancks. */
-const BALANCE_FIELDS = new Set(['needed', 'available', 'requested', 'expected', 'received', 'rate']);
+/** Fields of contract errors that are amounts of plancks (PaymentHandler.WrongPayment). */
+const BALANCE_FIELDS = new Set(['expected', 'received']);
 
 /** Friendlier wording for the errors a viewer or creator meets most, keyed by `contract.Variant`. */
 const OVERRIDES: Record<string, string> = {
-  'TickStream.InsufficientEscrow': 'Your deposit does not cover one second at this rate.',
-  'TickStream.StreamOffline': 'The stream is not live right now.',
-  'TickStream.AlreadyJoined': 'You already have a session on this stream; leave it first or resume it.',
-  'TickStream.NoSession': 'You have no session on this stream (it may have ended when the deposit ran out).',
-  'TickStream.RateAboveLimit': 'The price went up above the rate you accepted; reload to see the new price.',
+  'TickStream.NoPricePlan': 'This stream has no price yet, so it cannot be watched.',
+  'TickStream.BatchTooLarge': 'Too many streams or vouchers asked at once (at most `max`).',
+  'TickStream.TabAlreadyOpen': 'You already have an open tab (tab `tabId`): top it up instead of opening another.',
+  'TickStream.NoTab': 'This tab is not open any more (it was closed, or never opened).',
+  'TickStream.TabClosing': 'This tab is closing: it takes no top-ups; open a new one once it has closed.',
+  'TickStream.DisputeWindowOpen': 'The tab is still closing: what is left comes back after `endsAtMs`.',
+  'TickStream.ZeroDeposit': 'Enter an amount above zero.',
   'PaymentHandler.NothingToWithdraw': 'There is nothing to withdraw yet.',
   'PaymentHandler.WrongPayment': "The amount sent is not the tier's price.",
 };
@@ -32,10 +34,10 @@ function isContractError(e: unknown): e is ContractErrorLike {
   return e instanceof Error && e.name === 'ContractError' && typeof (e as { error?: unknown }).error === 'object';
 }
 
-function fieldText(type: string, key: string, value: unknown, token: Token): string {
-  if (typeof value === 'bigint' && (BALANCE_FIELDS.has(key) || (key === 'max' && type === 'RateAboveLimit'))) {
-    return formatBalance(value, token, 6);
-  }
+function fieldText(key: string, value: unknown, token: Token): string {
+  if (typeof value === 'bigint' && BALANCE_FIELDS.has(key)) return formatBalance(value, token, 6);
+  // Chain time (ink! timestamps are milliseconds): a moment a person can read.
+  if (typeof value === 'bigint' && key.endsWith('AtMs')) return new Date(Number(value)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   return String(value);
 }
 
@@ -47,9 +49,9 @@ function contractSentence(e: ContractErrorLike, token: Token): string {
   let sentence = OVERRIDES[`${contract}.${type}`] ?? e.message.replace(suffix, '');
   const rest: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
-    const text = fieldText(type, k, v, token);
+    const text = fieldText(k, v, token);
     if (sentence.includes(`\`${k}\``)) sentence = sentence.replaceAll(`\`${k}\``, text);
-    else if (!['streamId', 'viewer'].includes(k)) rest.push(`${k.replace(/[A-Z]/g, (c) => ' ' + c.toLowerCase())}: ${text}`);
+    else if (!['streamId', 'viewer'].includes(k)) rest.push(`${k.replace(/AtMs$/, 'At').replace(/[A-Z]/g, (c) => ' ' + c.toLowerCase())}: ${text}`);
   }
   sentence = sentence.replace(/`([^`]+)`/g, '$1');
   return rest.length ? `${sentence.replace(/\.$/, '')} (${rest.join(', ')}).` : sentence;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { amountText, formatBalance, formatClock, formatDuration, formatRate, parseAmount, shortAddress } from './money.ts';
-import { depositFor, meter, runwayText, UNBOUNDED } from './meter.ts';
+import { depositFor, tabRunwayText } from './meter.ts';
 import { errorSentence } from './errors.ts';
 import { ContractError, ChainError } from '../../../typechain/runtime.ts';
 
@@ -52,7 +52,7 @@ describe('durations', () => {
     expect(formatDuration(90n)).toBe('1 min 30 s');
     expect(formatDuration(7_200n)).toBe('2 h');
     expect(formatDuration(90_000n)).toBe('1 d 1 h');
-    expect(formatDuration(UNBOUNDED)).toBe('for ever');
+    expect(formatDuration((1n << 64n) - 1n)).toBe('for ever');
   });
   it('formats rates per second, minute and hour', () => {
     expect(formatRate(1_000_000n)).toEqual({ perSecond: '0.000001 UNIT/s', perMinute: '0.00006 UNIT/min', perHour: '0.0036 UNIT/h' });
@@ -62,38 +62,15 @@ describe('durations', () => {
   });
 });
 
-describe('cost meter', () => {
+describe('runway', () => {
   const rate = 1_000_000n;
-  it('charges ticks × rate and subtracts unsettled seconds from the escrow', () => {
-    const m = meter({ ratePerSecond: rate, ticks: 30n, settledTicks: 10n, escrowOnChain: 100n * rate });
-    expect(m.spent).toBe(30n * rate);
-    expect(m.escrowLeft).toBe(80n * rate);
-    expect(m.runwaySeconds).toBe(80n);
-    expect(m.maxTicks).toBe(110n);
-    expect(m.low).toBe(false);
+  it('says how long a tab lasts at a watch’s rate', () => {
+    expect(tabRunwayText(750n * 3n + 2n, 3n)).toBe('your tab lasts 12:30 more at this rate');
+    expect(tabRunwayText(2n, 3n)).toBe('your tab is used up');
+    expect(tabRunwayText(0n, 0n)).toMatch(/no per-second charge/);
+    expect(tabRunwayText(200_000n, 1n)).toBe('your tab lasts 2 d 7 h more at this rate');
   });
-  it('warns at a minute of runway and stops at zero', () => {
-    expect(meter({ ratePerSecond: rate, ticks: 0n, settledTicks: 0n, escrowOnChain: 60n * rate }).low).toBe(true);
-    const done = meter({ ratePerSecond: rate, ticks: 5n, settledTicks: 0n, escrowOnChain: 5n * rate + rate / 2n });
-    expect(done.runwaySeconds).toBe(0n);
-    expect(done.exhausted).toBe(true);
-    expect(done.maxTicks).toBe(5n);
-  });
-  it('never shows a negative escrow', () => {
-    expect(meter({ ratePerSecond: rate, ticks: 50n, settledTicks: 0n, escrowOnChain: 10n * rate }).escrowLeft).toBe(0n);
-  });
-  it('is unbounded at a zero rate (subscription)', () => {
-    const m = meter({ ratePerSecond: 0n, ticks: 500n, settledTicks: 0n, escrowOnChain: 0n });
-    expect(m.runwaySeconds).toBe(UNBOUNDED);
-    expect(m.exhausted).toBe(false);
-  });
-  it('says how long the deposit lasts', () => {
-    expect(runwayText(750n)).toBe('your deposit lasts 12:30 more');
-    expect(runwayText(0n)).toBe('your deposit is used up');
-    expect(runwayText(UNBOUNDED)).toMatch(/no per-second charge/);
-    expect(runwayText(200_000n)).toBe('your deposit lasts 2 d 7 h more');
-  });
-  it('suggests deposits by minutes', () => {
+  it('suggests tab deposits by minutes of watching', () => {
     expect(depositFor(rate, 10n)).toBe(600n * rate);
   });
 });
@@ -104,8 +81,16 @@ describe('errorSentence', () => {
     expect(errorSentence(e)).toBe('The title is longer than 64 bytes.');
   });
   it('formats balances in fields it cannot place in the sentence', () => {
-    const e = new ContractError('tick_stream', 'joinStream', { type: 'InsufficientEscrow', needed: 1_000_000n, available: 0n }, 'x (needed 1000000, available 0)');
-    expect(errorSentence(e)).toBe('Your deposit does not cover one second at this rate (needed: 0.000001 UNIT, available: 0 UNIT).');
+    const e = new ContractError('payment_handler', 'buySubscription', { type: 'WrongPayment', expected: 1_000_000n, received: 0n }, "The value sent is not the tier's price. (expected 1000000, received 0)");
+    expect(errorSentence(e)).toBe("The amount sent is not the tier's price (expected: 0.000001 UNIT, received: 0 UNIT).");
+  });
+  it('writes chain times as UTC moments', () => {
+    const e = new ContractError('tick_stream', 'finishClose', { type: 'DisputeWindowOpen', endsAtMs: 1_790_000_000_000n }, 'x (endsAtMs 1790000000000)');
+    expect(errorSentence(e)).toBe('The tab is still closing: what is left comes back after 2026-09-21 14:13:20 UTC.');
+  });
+  it('says a list of streams was too long to price at once', () => {
+    const e = new ContractError('tick_stream', 'rates', { type: 'BatchTooLarge', max: 200 }, 'x (max 200)');
+    expect(errorSentence(e)).toBe('Too many streams or vouchers asked at once (at most 200).');
   });
   it('keeps field-less sentences as they are', () => {
     const e = new ContractError('payment_handler', 'withdrawEarnings', { type: 'NothingToWithdraw' }, 'There is nothing to withdraw.');

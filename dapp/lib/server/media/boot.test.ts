@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, wholeSetting } from './boot.ts';
+import { ConfigError, staleWhileRevalidate, wholeSetting } from './boot.ts';
 
 describe('server settings from the environment', () => {
   it('takes a whole number ≥ 1, or the default when unset or empty', () => {
-    expect(wholeSetting({ VILO_SETTLE_MIN_TICKS: '600' }, 'VILO_SETTLE_MIN_TICKS', 1)).toBe(600);
-    expect(wholeSetting({}, 'VILO_SETTLE_MIN_TICKS', 1)).toBe(1);
-    expect(wholeSetting({ VILO_SETTLE_MIN_TICKS: '' }, 'VILO_SETTLE_MIN_TICKS', 1)).toBe(1);
+    expect(wholeSetting({ VILO_TAB_QUIET_MS: '600' }, 'VILO_TAB_QUIET_MS', 1)).toBe(600);
+    expect(wholeSetting({}, 'VILO_TAB_QUIET_MS', 1)).toBe(1);
+    expect(wholeSetting({ VILO_TAB_QUIET_MS: '' }, 'VILO_TAB_QUIET_MS', 1)).toBe(1);
   });
 
   it.each(['0', '-5', '1.5', 'ten', '1e3', '99999999999999999999'])('refuses %j with a ConfigError naming the setting', (raw) => {
@@ -14,8 +14,29 @@ describe('server settings from the environment', () => {
     expect(read).toThrow(`VILO_SETTLE_INTERVAL_MS must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, got "${raw}"`);
   });
 
-  it('refuses a value above the maximum (VILO_SETTLE_MIN_TICKS: the contract ends sessions unsettled for 10 min)', () => {
-    expect(wholeSetting({ VILO_SETTLE_MIN_TICKS: '300' }, 'VILO_SETTLE_MIN_TICKS', 1, 300)).toBe(300);
-    expect(() => wholeSetting({ VILO_SETTLE_MIN_TICKS: '301' }, 'VILO_SETTLE_MIN_TICKS', 1, 300)).toThrow('VILO_SETTLE_MIN_TICKS must be a whole number from 1 to 300, got "301"');
+  it('refuses a value above the maximum it is given', () => {
+    expect(wholeSetting({ VILO_TAB_QUIET_MS: '300' }, 'VILO_TAB_QUIET_MS', 1, 300)).toBe(300);
+    expect(() => wholeSetting({ VILO_TAB_QUIET_MS: '301' }, 'VILO_TAB_QUIET_MS', 1, 300)).toThrow('VILO_TAB_QUIET_MS must be a whole number from 1 to 300, got "301"');
+  });
+});
+
+describe('staleWhileRevalidate: the stream and rate a new watch needs', () => {
+  it('serves a fresh read as is, a stale one while one re-read runs, and awaits a new read past the maximum age', async () => {
+    let t = 0;
+    let reads = 0;
+    const read = staleWhileRevalidate(5_000, 60_000, () => t);
+    const fn = async () => ++reads;
+    expect(await read('q:1', fn)).toBe(1);
+    t = 4_000;
+    expect(await read('q:1', fn)).toBe(1);
+    expect(reads).toBe(1);
+    t = 10_000; // stale: the old value at once, one re-read behind it however many ask
+    const [a, b] = await Promise.all([read('q:1', fn), read('q:1', fn)]);
+    expect([a, b]).toEqual([1, 1]);
+    expect(reads).toBe(2);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await read('q:1', fn)).toBe(2);
+    t = 10_000 + 61_000; // too old to serve: wait for a new read
+    expect(await read('q:1', fn)).toBe(3);
   });
 });

@@ -3,8 +3,8 @@
  *   VILO_CHAIN_URL, VILO_DEPLOYMENT        the chain and the contracts (as the rest of the server)
  *   VILO_RELAY_DB                          SQLite file (default .vilokanam/relay.sqlite)
  *   VILO_SETTLE_INTERVAL_MS                relay settlement period (default 10000)
- *   VILO_SETTLE_MIN_TICKS                  settle a session once this many ticks are unsettled, or
- *                                          when its vouchers stop (default 1: every advance; ≤ 300)
+ *   VILO_TAB_QUIET_MS                      settle a tab once its vouchers stopped this long (default 60000)
+ *   VILO_TAB_MIN_OWED                      settle a tab once it owes this many plancks (default 2.5 × 10^11)
  *   VILO_RELAY_SURI                        relay account; //Charlie only on a dev chain
  *   VILO_RATE_LIMIT                        "<requests per second>,<burst>" per client IP (default 20,60)
  *   VILO_ICE_HOSTS                         extra ICE host addresses, comma-separated (e.g. 127.0.0.1)
@@ -18,14 +18,43 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import type { SignedVoucher } from '../../protocol/voucher.ts';
-import { cached, contractChain, type ChainReader, type ChainSettler } from './chain.ts';
-import { MAX_MIN_TICKS } from './relay.ts';
+import { contractChain, type TabChain, type TabSettler } from './chain.ts';
 import { createMediaServer, type MediaServer } from './server.ts';
+import { TAB_MIN_OWED, TAB_QUIET_MS } from './tab-relay.ts';
 import { startRtmp, type RtmpIngest } from './rtmp.ts';
 import { Store } from './store.ts';
 
 export const DEFAULT_RELAY_DB = '.vilokanam/relay.sqlite';
+/** A stream's rate and registry entry, for new watches: re-read in the background after this long, ms… */
+const QUOTE_FRESH_MS = 5_000;
+/** …and awaited afresh only once older than this (a chain that does not answer fails closed then). */
+const QUOTE_MAX_AGE_MS = 60_000;
+
+/** Memoizes reads by key: fresh ones as they are, stale ones while a re-read runs, none past `maxAgeMs`. */
+export function staleWhileRevalidate(freshMs: number, maxAgeMs: number, now = () => Date.now()) {
+  const memo = new Map<string, { at: number; value: Promise<unknown>; refreshing?: boolean }>();
+  return function read<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const hit = memo.get(key);
+    const age = hit ? now() - hit.at : Infinity;
+    if (hit && age < freshMs) return hit.value as Promise<T>;
+    if (hit && age < maxAgeMs) {
+      if (!hit.refreshing) {
+        hit.refreshing = true;
+        const next = fn();
+        next.then(
+          () => memo.set(key, { at: now(), value: next }),
+          () => (hit.refreshing = false),
+        );
+      }
+      return hit.value as Promise<T>;
+    }
+    const value = fn();
+    memo.set(key, { at: now(), value });
+    value.catch(() => memo.get(key)?.value === value && memo.delete(key));
+    if (memo.size > 10_000) memo.clear();
+    return value;
+  };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -44,7 +73,8 @@ export function wholeSetting(env: Record<string, string | undefined>, name: stri
 
 export function bootMediaServer(env: Record<string, string | undefined>, log: (l: string) => void = console.log): MediaServer & { store: Store } {
   const settleIntervalMs = wholeSetting(env, 'VILO_SETTLE_INTERVAL_MS', 10_000);
-  const settleMinTicks = BigInt(wholeSetting(env, 'VILO_SETTLE_MIN_TICKS', 1, MAX_MIN_TICKS));
+  const tabQuietMs = wholeSetting(env, 'VILO_TAB_QUIET_MS', TAB_QUIET_MS);
+  const tabMinOwed = BigInt(wholeSetting(env, 'VILO_TAB_MIN_OWED', Number(TAB_MIN_OWED)));
   const chainUrl = env.VILO_CHAIN_URL;
   const deploymentFile = env.VILO_DEPLOYMENT;
   const contracts = deploymentFile
@@ -53,12 +83,12 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
       ) as { stream_registry: string; tick_stream: string; payment_handler: string })
     : undefined;
 
-  let inner: (ChainReader & ChainSettler) | undefined;
+  let inner: ReturnType<typeof contractChain> | undefined;
   let api: ApiPromise | undefined;
   let connected: () => void = () => {};
   const ready = new Promise<void>((r) => (connected = r));
   /** The chain client once connected; waits up to 5 s for the first connection, then fails (closed). */
-  const live = async (): Promise<ChainReader & ChainSettler> => {
+  const live = async (): Promise<ReturnType<typeof contractChain>> => {
     if (!inner) {
       if (!chainUrl || !contracts) throw new Error('VILO_CHAIN_URL and VILO_DEPLOYMENT are not set');
       await Promise.race([ready, new Promise((r) => setTimeout(r, 5_000))]);
@@ -66,15 +96,23 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     if (!inner || !api?.isConnected) throw new Error(`not connected to ${chainUrl}`);
     return inner;
   };
-  const reader: ChainReader = {
-    tickStream: contracts?.tick_stream ?? '',
-    stream: async (id) => (await live()).stream(id),
-    session: async (id, v) => (await live()).session(id, v),
-    escrow: async (v) => (await live()).escrow(v),
-    hasSubscription: async (v, id) => (await live()).hasSubscription(v, id),
+  // A new watch's first voucher needs the stream and its rate. Both are served from what was read
+  // (re-read in the background once 5 s old, awaited only past 60 s), so a switch costs no chain
+  // round trip; a price change reaches new watches at the read after it lands.
+  const fresh = staleWhileRevalidate(QUOTE_FRESH_MS, QUOTE_MAX_AGE_MS);
+  const tabChain: TabChain = {
+    tabScope: async () => (await live()).tabScope(),
+    tab: async (id) => (await live()).tab(id),
+    quote: (id) => fresh(`q:${id}`, async () => (await live()).quote(id)),
+    // Read for each second of a subscriber's watch: from what was read, like the rate.
+    hasSubscription: (v, id) => fresh(`u:${v}:${id}`, async () => (await live()).hasSubscription(v, id)),
+    stream: (id) => fresh(`s:${id}`, async () => (await live()).stream(id)),
   };
-  const settler: ChainSettler = {
-    settle: async (vs: SignedVoucher[]) => (await live()).settle(vs),
+  const tabSettler: TabSettler = {
+    get relayAddress() {
+      return inner?.relayAddress;
+    },
+    settleTabs: async (items) => (await live()).settleTabs(items),
   };
 
   if (chainUrl && contracts) {
@@ -84,7 +122,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
         const relay = await relayAccount(api, env.VILO_RELAY_SURI);
         inner = contractChain(api, contracts, relay);
         connected();
-        log(`[media] chain ${chainUrl} connected; relay account ${relay?.address ?? '(none: vouchers are stored, not settled)'}`);
+        log(`[media] chain ${chainUrl} connected; relay account ${relay?.address ?? '(none: tab vouchers are stored, not settled)'}`);
       } catch (e) {
         log(`[media] cannot use the chain at ${chainUrl}: ${(e as Error).message} (the gate refuses everyone)`);
       }
@@ -97,11 +135,11 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
   const ports = env.VILO_ICE_PORTS?.split('-').map(Number);
   const store = new Store(env.VILO_RELAY_DB || DEFAULT_RELAY_DB);
   const server = createMediaServer({
-    chain: cached(reader, 1_000),
-    settler,
+    chain: tabChain,
+    settler: tabSettler,
     store,
     settleIntervalMs,
-    settleMinTicks,
+    tabPolicy: { quietMs: tabQuietMs, minOwed: tabMinOwed },
     rateLimit: { perSecond: perSecond || 20, burst: burst || 60 },
     sfu: {
       iceAdditionalHostAddresses: env.VILO_ICE_HOSTS ? env.VILO_ICE_HOSTS.split(',') : undefined,

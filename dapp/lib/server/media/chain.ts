@@ -1,51 +1,67 @@
 /**
  * What the media server reads from (and writes to) the chain, behind one interface so the gate and the
- * relay can be tested without a chain. `contractChain` uses the generated bindings; `cached` keeps
- * successful reads for at most `ttlMs` (≤ 1 s) and never caches a failure: an unreadable chain makes
- * every read throw, and the gate fails closed.
+ * relay can be tested without a chain. `contractChain` uses the generated bindings; reads that fail
+ * throw, and the gate fails closed.
  */
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import type { SignedVoucher } from '../../protocol/voucher.ts';
 import { PaymentHandlerContract } from '../../../../typechain/payment_handler.ts';
 import { StreamRegistryContract } from '../../../../typechain/stream_registry.ts';
 import { TickStreamContract } from '../../../../typechain/tick_stream.ts';
-import { batchOutcome, splitToFit, type VoucherOutcome } from '../../protocol/settlement.ts';
+import { splitToFit, tabBatchOutcome, type TabOutcome } from '../../protocol/settlement.ts';
+import { toEntries, type SignedTabVoucher } from '../../protocol/tab.ts';
 import { withGasMargin } from '../../../../typechain/runtime.ts';
-
-export interface ChainSession {
-  id: bigint;
-  sessionKey: `0x${string}`;
-  ratePerSecond: bigint;
-  ticksSettled: bigint;
-}
 
 export interface ChainStream {
   creator: string;
   live: boolean;
 }
 
-/** A voucher's outcome as its block states it; `null`: the block says nothing of it (it stays unsettled). */
-export type SettleResult = VoucherOutcome;
+/** One watch of a tab as the chain holds it. */
+export interface ChainWatch {
+  number: number;
+  streamId: bigint;
+  ratePerSecond: bigint;
+  settled: bigint;
+}
 
-export interface ChainReader {
-  /** The tick_stream contract's address (part of every voucher's signed payload). */
-  readonly tickStream: string;
-  stream(streamId: bigint): Promise<ChainStream | null>;
-  session(streamId: bigint, viewer: string): Promise<ChainSession | null>;
-  escrow(viewer: string): Promise<bigint>;
+/** A tab (protocol v2) as the chain holds it: one storage entry, so one read is self-consistent. */
+export interface ChainTab {
+  id: bigint;
+  viewer: string;
+  sessionKey: `0x${string}`;
+  relay: string;
+  /** Unspent plancks. */
+  balance: bigint;
+  /** Watch numbers below this have been used (a watch below it and not held was retired). */
+  nextWatch: number;
+  watches: ChainWatch[];
+  closing: boolean;
+}
+
+/** What the tab gate and relay read. */
+export interface TabChain {
+  /** What every tab voucher is bound to: the genesis hash and the tick_stream contract. */
+  tabScope(): Promise<{ genesisHash: `0x${string}`; contract: string }>;
+  tab(tabId: bigint): Promise<ChainTab | null>;
+  /** The rate, in plancks per second, that a watch of `streamId` begun now agrees to. */
+  quote(streamId: bigint): Promise<bigint>;
   hasSubscription(viewer: string, streamId: bigint): Promise<boolean>;
+  stream(streamId: bigint): Promise<ChainStream | null>;
 }
 
-/** Each voucher's outcome, in order, and how many extrinsics carried them. */
-export interface Settled {
-  results: SettleResult[];
-  extrinsics: number;
+/** One tab voucher to settle: which of its watches the tab already holds (no terms sent), which to retire. */
+export interface TabSettleItem {
+  voucher: SignedTabVoucher;
+  known: ReadonlySet<number>;
+  retire: ReadonlySet<number>;
 }
 
-export interface ChainSettler {
-  /** Submits one record_ticks_batch (≤ 100 vouchers); resolves with each voucher's outcome, read from the block's events. */
-  settle(vouchers: SignedVoucher[]): Promise<Settled>;
+export interface TabSettler {
+  /** The account that submits (tabs name it as their relay). */
+  readonly relayAddress?: string;
+  /** Submits settle_tabs (in as many extrinsics as the weight needs); each voucher's outcome from the block's events. */
+  settleTabs(items: TabSettleItem[]): Promise<{ results: TabOutcome[]; extrinsics: number }>;
 }
 
 /** Any well-formed address works for dry runs (nothing is signed). */
@@ -55,71 +71,70 @@ export function contractChain(
   api: ApiPromise,
   contracts: { stream_registry: string; tick_stream: string; payment_handler: string },
   relay?: KeyringPair,
-): ChainReader & ChainSettler {
+): TabChain & TabSettler {
   const registry = new StreamRegistryContract(api, contracts.stream_registry);
   const ticks = new TickStreamContract(api, contracts.tick_stream);
   const payments = new PaymentHandlerContract(api, contracts.payment_handler);
+  const max = api.consts.system.blockWeights.perClass.normal.maxExtrinsic.unwrap();
+  const base = api.consts.system.blockWeights.perClass.normal.baseExtrinsic;
+  const fitsOne = ({ refTime, proofSize }: { refTime: bigint; proofSize: bigint }) =>
+    refTime + base.refTime.toBigInt() <= max.refTime.toBigInt() && proofSize + base.proofSize.toBigInt() <= max.proofSize.toBigInt();
+  let scope: Promise<[`0x${string}`, bigint]> | undefined;
   return {
-    tickStream: contracts.tick_stream,
+    relayAddress: relay?.address,
+    async tabScope() {
+      scope ??= ticks.query.tabTerms(READER).then((r) => r.value);
+      scope.catch(() => (scope = undefined));
+      return { genesisHash: (await scope)[0], contract: contracts.tick_stream };
+    },
+    async tab(tabId) {
+      const t = (await ticks.query.tab(READER, tabId)).value;
+      return (
+        t && {
+          id: t.id,
+          viewer: t.viewer,
+          sessionKey: t.sessionKey,
+          relay: t.relay,
+          balance: t.balance,
+          nextWatch: t.nextWatch,
+          watches: t.watches.map((w) => ({ number: w.number, streamId: w.terms.streamId, ratePerSecond: w.terms.ratePerSecond, settled: w.settled })),
+          closing: t.closingSinceMs !== null,
+        }
+      );
+    },
+    async quote(streamId) {
+      return (await ticks.query.quote(READER, streamId, 1n)).value;
+    },
+    async settleTabs(items) {
+      if (!relay) throw new Error('no relay account configured');
+      const toCall = (i: TabSettleItem) => toEntries(i.voucher, i.known, i.retire);
+      // Up to MAX_TAB_BATCH vouchers pass the contract's limit, but not every such batch fits one
+      // extrinsic (each distinct tab costs proof size): cut it where a dry run says so.
+      const fits = async (batch: readonly TabSettleItem[]) => fitsOne(withGasMargin((await ticks.query.settleTabs(relay.address, batch.map(toCall))).gasRequired));
+      const results: TabOutcome[] = [];
+      const batches = await splitToFit(items, fits);
+      // A part that fails says nothing of its vouchers (null: kept for the next round) and does not
+      // discard the outcomes of parts already in a block; only a round with no part included throws.
+      let failure: unknown;
+      for (const batch of batches) {
+        try {
+          const res = await ticks.tx.settleTabs(relay, batch.map(toCall));
+          results.push(...tabBatchOutcome(batch.map((i) => ({ tabId: i.voucher.tabId, entries: i.voucher.claims.length })), res.events));
+        } catch (e) {
+          failure ??= e;
+          results.push(...batch.map(() => null));
+        }
+      }
+      if (failure && results.every((r) => r === null)) throw failure;
+      return { results, extrinsics: batches.length };
+    },
     async stream(streamId) {
       const s = (await registry.query.getStream(READER, streamId)).value;
       return s && { creator: s.creator, live: s.live };
     },
-    async session(streamId, viewer) {
-      const s = (await ticks.query.sessionOf(READER, streamId, viewer)).value;
-      return s && { id: BigInt(s.id), sessionKey: s.sessionKey, ratePerSecond: BigInt(s.ratePerSecond), ticksSettled: BigInt(s.ticksSettled) };
-    },
-    async escrow(viewer) {
-      return BigInt((await payments.query.escrowOf(READER, viewer)).value);
-    },
     async hasSubscription(viewer, streamId) {
       return (await payments.query.hasSubscription(READER, viewer, streamId)).value;
     },
-    async settle(vouchers) {
-      if (!relay) throw new Error('no relay account configured');
-      // Up to 100 vouchers pass the contract's limit, but not every such batch fits one extrinsic
-      // (distinct sessions cost more proof size than one session's): cut it where a dry run says so.
-      const max = api.consts.system.blockWeights.perClass.normal.maxExtrinsic.unwrap();
-      const base = api.consts.system.blockWeights.perClass.normal.baseExtrinsic;
-      const fits = async (batch: readonly SignedVoucher[]) => {
-        const { gasRequired } = await ticks.query.recordTicksBatch(relay.address, [...batch]);
-        const { refTime, proofSize } = withGasMargin(gasRequired);
-        return refTime + base.refTime.toBigInt() <= max.refTime.toBigInt() && proofSize + base.proofSize.toBigInt() <= max.proofSize.toBigInt();
-      };
-      const results: SettleResult[] = [];
-      const batches = await splitToFit(vouchers, fits);
-      for (const batch of batches) {
-        const res = await ticks.tx.recordTicksBatch(relay, batch);
-        results.push(...batchOutcome(batch.map((v) => v.voucher), res.events));
-      }
-      return { results, extrinsics: batches.length };
-    },
-  };
-}
-
-/** Wraps `inner` so each stream / subscription read is made at most once per `ttlMs`; failures are not cached. */
-export function cached(inner: ChainReader, ttlMs = 1_000, now = () => Date.now()): ChainReader & { invalidate(): void } {
-  const memo = new Map<string, { at: number; value: Promise<unknown> }>();
-  function read<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const hit = memo.get(key);
-    if (hit && now() - hit.at < ttlMs) return hit.value as Promise<T>;
-    const value = fn();
-    memo.set(key, { at: now(), value });
-    value.catch(() => {
-      if (memo.get(key)?.value === value) memo.delete(key);
-    });
-    if (memo.size > 50_000) memo.clear();
-    return value;
-  }
-  return {
-    tickStream: inner.tickStream,
-    stream: (id) => read(`s:${id}`, () => inner.stream(id)),
-    // Sessions and escrows are read by the gate, which keeps its own per-viewer entitlement (read at
-    // most once a second) and needs each pair read together, not from two cache ages.
-    session: (id, v) => inner.session(id, v),
-    escrow: (v) => inner.escrow(v),
-    hasSubscription: (v, id) => read(`u:${v}:${id}`, () => inner.hasSubscription(v, id)),
-    invalidate: () => memo.clear(),
   };
 }
 

@@ -45,8 +45,8 @@ export class Metrics {
     metric('vilo_vouchers_accepted_total', 'counter', 'Vouchers accepted by the relay.', [['', this.vouchersAccepted]]);
     metric('vilo_vouchers_rejected_total', 'counter', 'Vouchers refused, by reason.', labelled(this.vouchersRejected));
     metric('vilo_gate_denials_total', 'counter', 'Playback refused or media cut, by reason.', labelled(this.gateDenials));
-    metric('vilo_settlements_total', 'counter', 'record_ticks_batch transactions included.', [['', this.settlements]]);
-    metric('vilo_settlement_failures_total', 'counter', 'record_ticks_batch transactions that failed.', [['', this.settlementFailures]]);
+    metric('vilo_settlements_total', 'counter', 'settle_tabs rounds included in blocks.', [['', this.settlements]]);
+    metric('vilo_settlement_failures_total', 'counter', 'settle_tabs rounds that failed (resubmitted next round).', [['', this.settlementFailures]]);
     metric('vilo_settled_vouchers_total', 'counter', 'Vouchers submitted in included settlements.', [['', this.settledVouchers]]);
     lines.push('# HELP vilo_settlement_seconds Settlement latency, submit to inclusion.', '# TYPE vilo_settlement_seconds histogram');
     let cum = 0;

@@ -1,16 +1,18 @@
 /**
  * The media server as one framework-free handler: `handle(request, clientIp)` answers the media
- * paths (WHIP, WHEP, vouchers, stream keys, media status, metrics) and returns null for anything
+ * paths (WHIP, WHEP, tab vouchers, stream keys, media status, metrics) and returns null for anything
  * else. dapp/hooks.server.ts makes one instance and routes to it; unit tests call it directly.
  *
  *   POST   /whip/:streamId              Bearer <stream key> or creator-signed request, application/sdp → 201 + Location
  *   DELETE /whip/:streamId/:resource
- *   POST   /whep/:streamId              X-Vilo-Viewer, X-Vilo-Session, Authorization: Voucher … → 201
+ *   POST   /whep/:streamId              X-Vilo-Tab, X-Vilo-Watch, Authorization: TabVoucher … → 201
  *   DELETE /whep/:streamId/:resource
- *   POST   /api/vouchers                JSON voucher → 202 {cumulativeTicks, settledTicks}
+ *   POST   /api/tab-vouchers            JSON tab voucher → 202 {watches: [{watch, streamId, ratePerSecond, ticks, settledTicks, retired}]}
+ *   GET    /api/tabs/relay              → {relay} (the account a tab must name to be served here; null: none)
  *   POST   /api/streams/:streamId/key   creator's signed request → 201 {streamKey}
  *   GET    /api/streams/:streamId/key   → {issued, issuedAtMs} (whether an encoder key exists; never the key)
  *   GET    /api/streams/:streamId/media → {state, live, viewers (WHEP + HLS), hls}
+ *   GET    /api/streams/:streamId/earnings → {pendingPlancks, watches} (signed by tabs, not yet settled: before the fee)
  *   GET    /api/media?ids=1,2,… → {streams: {id: {state, viewers}}} (the discover page; ≤ 200 ids)
  *   GET    /hls/:streamId/:file         (RTMP streams) same headers as WHEP → playlist / fragment
  *   GET    /metrics                     Prometheus text
@@ -20,31 +22,34 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyWalletSignature } from '../signature.ts';
-import { fromWire, parseVoucherAuthorization, WireError } from '../../media/wire.ts';
-import type { ChainReader, ChainSettler } from './chain.ts';
+import type { WireError } from '../../media/wire.ts';
+import { fromTabWire, parseTabVoucherAuthorization, toWireWatches } from '../../media/tab-wire.ts';
+import type { TabChain, TabSettler } from './chain.ts';
+import { TabGate } from './tab-gate.ts';
+import { TabRelay } from './tab-relay.ts';
+import { TabStore } from './tab-store.ts';
 import { HlsAudience } from './audience.ts';
-import { Gate } from './gate.ts';
 import { HttpError, TokenBuckets, errorResponse, json, readBody } from './http.ts';
 import { Metrics } from './metrics.ts';
-import { Relay } from './relay.ts';
 import { Sfu, SdpError, broadcastState, type Broadcast, type SfuOptions, type Viewer } from './sfu.ts';
 import type { Store } from './store.ts';
 
 export interface MediaServerDeps {
-  chain: ChainReader;
-  /** Absent: vouchers are checked and stored but not settled (tests, read-only nodes). */
-  settler?: ChainSettler;
+  /** Tabs, streams, rates and subscriptions as the chain holds them. */
+  chain: TabChain;
+  /** Absent: tab vouchers are checked and stored but not settled (tests, read-only nodes). */
+  settler?: TabSettler;
   store: Store;
   settleIntervalMs?: number;
-  /** The relay settles a session once this many ticks are unsettled, or when its vouchers stop (default 1). */
-  settleMinTicks?: bigint;
+  /** When the tab relay settles (defaults: tab-relay.ts). */
+  tabPolicy?: { quietMs?: number; minOwed?: bigint };
   /** Requests per second per client IP and the burst allowed (token bucket). */
   rateLimit?: { perSecond: number; burst: number };
   sfu?: SfuOptions;
   /** How often the gate re-decides each viewer, ms. */
   gateIntervalMs?: number;
   freshMs?: number;
-  /** How long the gate trusts its last coverage reading while the chain does not answer (default 60 s). */
+  /** How long the gate trusts its last reading of a tab while the chain does not answer (default 60 s). */
   coverageTrustMs?: number;
   /** Where RTMP ingest writes a stream's HLS files (absent: RTMP/HLS off). */
   hlsDir?: (streamId: bigint) => string;
@@ -70,29 +75,25 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createMediaServer(deps: MediaServerDeps) {
   const metrics = new Metrics();
-  // Entitlements are re-read every 5 s in the background (four contract reads per viewer): on the
-  // local chopsticks chain each read runs the runtime in Wasm, one at a time, and a 2 s refresh with a
-  // few viewers queued reads past 5 s on a loaded machine, so a new session's first read timed out.
-  // A reading is trusted for 60 s while the chain is slow (gate.ts); only top-ups, withdrawals and
-  // leaving move the bound. A top-up is seen at once (the relay re-reads before refusing a voucher
-  // past the coverage); a withdrawal within 5 s. Reads wait up to 10 s before counting as failed.
-  const gate = new Gate(deps.chain, {
+  const tabStore = new TabStore(deps.store.db);
+  // A tab is re-read in the background every 5 s (one contract read for all its watches) and trusted
+  // for 60 s while the chain is slow (tab-gate.ts); reads wait up to 10 s before counting as failed.
+  const tabGate = new TabGate(deps.chain, (id) => tabStore.watches(id), {
+    relayAddress: () => deps.settler?.relayAddress,
     freshMs: deps.freshMs ?? 1_500,
-    refreshMs: 5_000,
-    readTimeoutMs: 10_000,
-    coverageTrustMs: deps.coverageTrustMs ?? 60_000,
+    trustMs: deps.coverageTrustMs ?? 60_000,
   });
-  const relay = new Relay({
+  const tabRelay = new TabRelay({
     chain: deps.chain,
     settler: deps.settler,
-    store: deps.store,
-    gate,
+    store: tabStore,
+    gate: tabGate,
     metrics,
     intervalMs: deps.settleIntervalMs ?? 10_000,
-    minTicks: deps.settleMinTicks,
+    ...deps.tabPolicy,
     log: deps.log,
-    onSettled: () => (deps.chain as Partial<{ invalidate(): void }>).invalidate?.(),
   });
+  tabRelay.start();
   const sfu = new Sfu({
     maxSdpBytes: MAX_SDP_BYTES,
     ...deps.sfu,
@@ -103,14 +104,14 @@ export function createMediaServer(deps: MediaServerDeps) {
   });
   const hlsAudience = new HlsAudience(HLS_VIEWER_WINDOW_MS);
   const limits = new TokenBuckets(deps.rateLimit?.perSecond ?? 20, deps.rateLimit?.burst ?? 60);
-  relay.start();
 
   // The gate loop: re-decide every viewer; media flows only to the open ones.
   const decideAll = () => {
     for (const v of sfu.viewers()) decide(v);
   };
   const decide = (v: Viewer) => {
-    const d = gate.decideNow(v.streamId, v.viewer, v.sessionId);
+    // A tab's watch is on the SFU as viewer "tab:<id>", session = the watch number.
+    const d = tabGate.decideNow(BigInt(v.viewer.slice(4)), Number(v.sessionId));
     if (!d.open && v.open) {
       metrics.deny(d.reason);
       deps.log?.(`[gate] media to ${v.viewer} on stream ${v.streamId} stopped: ${d.message}`);
@@ -187,48 +188,39 @@ export function createMediaServer(deps: MediaServerDeps) {
   }
 
   /**
-   * Admits a viewer's request for media of `streamId` (WHEP offer or HLS file): the viewer, the
-   * session and a fresh voucher in the headers, checked and accepted by the relay, and the gate open.
-   * `ready` runs once the request is known to be well-formed (WHEP: the stream is live, the offer read).
+   * Admits a viewer's request for media of `streamId` (WHEP offer or HLS file): the tab and watch in
+   * the headers, a voucher naming that watch on this stream, accepted by the tab relay, and the tab
+   * gate open. `ready` runs once the request is known to be well-formed (WHEP: the stream is live,
+   * the offer read).
    */
   async function admit<T>(req: Request, streamId: bigint, ready: () => Promise<T>): Promise<{ viewer: string; sessionId: bigint; value: T }> {
     const arrivedAt = Date.now();
-    const viewer = req.headers.get('x-vilo-viewer') ?? '';
-    const sessionHeader = req.headers.get('x-vilo-session') ?? '';
-    if (!/^[0-9]{1,20}$/.test(sessionHeader)) throw new HttpError(400, 'BadRequest', 'X-Vilo-Session must be the session id (a decimal number)');
-    const sessionId = BigInt(sessionHeader);
-    const storedAtArrival = relay.latestTicks(streamId, viewer, sessionId);
-    let stream;
-    try {
-      stream = await deps.chain.stream(streamId);
-    } catch (e) {
-      throw new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${(e as Error).message}`);
+    const tabHeader = req.headers.get('x-vilo-tab') ?? '';
+    const watchHeader = req.headers.get('x-vilo-watch') ?? '';
+    if (!tabHeader && !req.headers.get('authorization')) {
+      throw new HttpError(402, 'NotPaying', 'playback is paid from a tab: send X-Vilo-Tab, X-Vilo-Watch and "Authorization: TabVoucher <latest signed voucher>"');
     }
-    if (!stream) throw new HttpError(404, 'StreamNotFound', `there is no stream ${streamId}`);
-    if (!req.headers.get('authorization')) throw new HttpError(402, 'NotPaying', 'playback needs "Authorization: Voucher <latest signed voucher>"');
+    if (!/^[0-9]{1,20}$/.test(tabHeader) || !/^[0-9]{1,10}$/.test(watchHeader)) {
+      throw new HttpError(400, 'BadRequest', 'X-Vilo-Tab and X-Vilo-Watch must be the tab id and the watch number (decimal)');
+    }
+    const tabId = BigInt(tabHeader);
+    const watch = Number(watchHeader);
     let signed;
     try {
-      signed = parseVoucherAuthorization(req.headers.get('authorization'));
+      signed = parseTabVoucherAuthorization(req.headers.get('authorization'));
     } catch (e) {
-      throw new HttpError(400, 'MalformedVoucher', (e as Error).message);
+      throw new HttpError(req.headers.get('authorization') ? 400 : 402, req.headers.get('authorization') ? 'MalformedVoucher' : 'NotPaying', (e as Error).message);
     }
-    const v = signed.voucher;
-    if (v.streamId !== streamId || v.viewer !== viewer || v.sessionId !== sessionId) {
+    const claim = signed.claims.find((c) => c.watch === watch);
+    if (signed.tabId !== tabId || !claim || claim.streamId !== streamId) {
       metrics.reject('VoucherMismatch');
-      throw new HttpError(403, 'VoucherMismatch', 'the voucher is for another stream, viewer or session than the request names');
+      throw new HttpError(403, 'VoucherMismatch', 'the voucher is for another tab, watch or stream than the request names');
     }
-    if (!stream.live) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
     const value = await ready();
-    try {
-      await relay.accept(signed, { recentWithin: 5n, storedAtArrival });
-    } catch (e) {
-      const h = e as HttpError;
-      if (h.status === 402 || h.status === 409) throw new HttpError(402, 'NotPaying', h.message);
-      throw e;
-    }
-    const d = await gate.decide(streamId, viewer, sessionId, arrivedAt);
+    await tabRelay.acceptShown(signed, watch);
+    const d = tabGate.decideNow(tabId, watch, arrivedAt);
     if (!d.open) throw new HttpError(402, 'NotPaying', d.message);
-    return { viewer, sessionId, value };
+    return { viewer: `tab:${tabId}`, sessionId: BigInt(watch), value };
   }
 
   async function whep(req: Request, streamId: bigint): Promise<Response> {
@@ -237,13 +229,13 @@ export function createMediaServer(deps: MediaServerDeps) {
       return sdpBody(req);
     });
     const { viewer: conn, answer } = await sfu.view(streamId, viewer, sessionId, offer);
-    // One connection per session: a second one (a reload, or someone replaying this viewer's voucher)
+    // One connection per watch: a second one (a reload, or someone replaying this viewer's voucher)
     // replaces the first, so one payment never feeds two screens.
     for (const other of sfu.viewers(streamId)) {
       if (other !== conn && other.viewer === viewer && other.sessionId === sessionId) await sfu.leave(other);
     }
     sfu.setOpen(conn, true);
-    deps.log?.(`[whep] stream ${streamId}: viewer ${viewer} (session ${sessionId}) connected`);
+    deps.log?.(`[whep] stream ${streamId}: ${viewer} (watch ${sessionId}) connected`);
     return new Response(answer, {
       status: 201,
       headers: { 'Content-Type': 'application/sdp', Location: `/whep/${streamId}/${conn.id}` },
@@ -273,7 +265,8 @@ export function createMediaServer(deps: MediaServerDeps) {
     });
   }
 
-  async function postVoucher(req: Request): Promise<Response> {
+  /** A voucher posted as JSON, parsed by `parse` (a tab voucher's wire format); 400 MalformedVoucher otherwise. */
+  async function voucherBody<T>(req: Request, parse: (x: unknown) => T): Promise<T> {
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, MAX_JSON_BYTES));
@@ -281,17 +274,19 @@ export function createMediaServer(deps: MediaServerDeps) {
       if (e instanceof HttpError) throw e;
       throw new HttpError(400, 'MalformedVoucher', 'the body is not JSON');
     }
-    let signed;
     try {
-      signed = fromWire(body);
+      return parse(body);
     } catch (e) {
       throw new HttpError(400, 'MalformedVoucher', (e as WireError).message);
     }
-    const r = await relay.accept(signed);
-    // Reopen this viewer's media at once instead of at the next gate round.
-    const { streamId, viewer, sessionId } = signed.voucher;
-    for (const c of sfu.viewers(streamId)) if (c.viewer === viewer && c.sessionId === sessionId && !c.open) decide(c);
-    return json(202, { cumulativeTicks: r.cumulativeTicks.toString(), settledTicks: r.settledTicks.toString() });
+  }
+
+  async function postTabVoucher(req: Request): Promise<Response> {
+    const signed = await voucherBody(req, fromTabWire);
+    const watches = await tabRelay.accept(signed);
+    // Reopen this tab's media at once instead of at the next gate round.
+    for (const c of sfu.viewers()) if (c.viewer === `tab:${signed.tabId}` && !c.open) decide(c);
+    return json(202, { watches: toWireWatches(watches) });
   }
 
   async function newKey(req: Request, streamId: bigint): Promise<Response> {
@@ -333,7 +328,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const p = url.pathname.split('/').filter(Boolean);
     const m = req.method;
     const media = p[0] === 'whip' || p[0] === 'whep';
-    const api = p[0] === 'api' && (p[1] === 'vouchers' || p[1] === 'streams' || p[1] === 'media');
+    const api = p[0] === 'api' && (p[1] === 'tab-vouchers' || p[1] === 'tabs' || p[1] === 'streams' || p[1] === 'media');
     const hls = p[0] === 'hls';
     if (url.pathname === '/metrics' && m === 'GET') {
       const viewers = sfu.viewers();
@@ -342,7 +337,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       });
     }
     if (!media && !api && !hls) return null;
-    if (api && p[1] === 'streams' && !(p.length === 4 && (p[3] === 'key' || p[3] === 'media'))) return null;
+    if (api && p[1] === 'streams' && !(p.length === 4 && (p[3] === 'key' || p[3] === 'media' || p[3] === 'earnings'))) return null;
     if (!limits.take(ip)) throw new HttpError(429, 'TooManyRequests', 'too many requests from this address: slow down');
     if (media && p.length === 2 && m === 'POST') return p[0] === 'whip' ? whip(req, streamIdOf(p[1])) : whep(req, streamIdOf(p[1]));
     if (media && p.length === 3 && m === 'DELETE') {
@@ -359,12 +354,18 @@ export function createMediaServer(deps: MediaServerDeps) {
     }
     if (media && m === 'OPTIONS') return new Response(null, { status: 204, headers: { Allow: 'POST, DELETE, OPTIONS' } });
     if (hls && p.length === 3 && m === 'GET') return hlsFile(req, streamIdOf(p[1]), p[2]);
-    if (api && p[1] === 'vouchers' && p.length === 2 && m === 'POST') return postVoucher(req);
+    if (api && p[1] === 'tab-vouchers' && p.length === 2 && m === 'POST') return postTabVoucher(req);
+    if (api && p[1] === 'tabs' && p[2] === 'relay' && p.length === 3 && m === 'GET') return json(200, { relay: deps.settler?.relayAddress ?? null });
     if (api && p[3] === 'key' && m === 'POST') return newKey(req, streamIdOf(p[2]));
     if (api && p[3] === 'key' && m === 'GET') {
       // Whether a key exists and since when (never the key: it is stored only as a hash).
       const k = deps.store.keyHash(streamIdOf(p[2]));
       return json(200, { issued: !!k, issuedAtMs: k?.requestTsMs ?? null });
+    }
+    if (api && p[3] === 'earnings' && p.length === 4 && m === 'GET') {
+      // What this relay holds signed for the stream and has not settled yet: the creator's pending earnings.
+      const pending = tabStore.pending(streamIdOf(p[2]));
+      return json(200, { pendingPlancks: pending.plancks.toString(), watches: pending.watches });
     }
     if (api && p[3] === 'media' && m === 'GET') {
       const id = streamIdOf(p[2]);
@@ -394,8 +395,8 @@ export function createMediaServer(deps: MediaServerDeps) {
 
   return {
     metrics,
-    gate,
-    relay,
+    tabGate,
+    tabRelay,
     sfu,
     /** The stream a stream key publishes (RTMP ingest names only the key). */
     streamForKey: (key: string): bigint | undefined => (key.length <= 512 ? deps.store.streamForKeyHash(sha256(key)) : undefined),
@@ -419,7 +420,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     },
     async close(): Promise<void> {
       clearInterval(gateTimer);
-      await relay.stop();
+      await tabRelay.stop();
       await sfu.close();
     },
   };

@@ -83,13 +83,17 @@ export class Publisher {
 
   private lastPliAt = 0;
 
-  /** Asks the publisher for a keyframe (at most every 300 ms, however many viewers ask). */
-  requestKeyframe(): void {
+  /**
+   * Asks the publisher for a keyframe: at most every 300 ms however many viewers ask, unless `now`
+   * (a viewer whose connection has just come up: without a keyframe it shows nothing, and a PLI sent
+   * moments before, while it was still connecting, gave one it could not receive).
+   */
+  requestKeyframe(now = false): void {
     const t = this.transceivers.video;
     const ssrc = this.ssrcs.video;
-    const now = Date.now();
-    if (!t || ssrc === undefined || now - this.lastPliAt < 300) return;
-    this.lastPliAt = now;
+    const at = Date.now();
+    if (!t || ssrc === undefined || (!now && at - this.lastPliAt < 300)) return;
+    this.lastPliAt = at;
     void t.receiver.sendRtcpPLI(ssrc).catch(() => {});
   }
 }
@@ -240,7 +244,7 @@ export class Sfu {
     }
     room.viewers.set(v.id, v);
     pc.connectionStateChange.subscribe((s) => {
-      if (s === 'connected' && v.open) pub.requestKeyframe();
+      if (s === 'connected' && v.open) pub.requestKeyframe(true);
       if (s === 'failed' || s === 'closed') void this.leave(v);
     });
     return { viewer: v, answer: pc.localDescription!.sdp };
@@ -252,7 +256,8 @@ export class Sfu {
     v.open = open;
     if (open) {
       for (const s of Object.values(v.tracks)) s.rebase = true;
-      this.publisher(v.streamId)?.requestKeyframe();
+      // A viewer still connecting is asked for at 'connected' (a keyframe now would not reach it).
+      if (v.pc.connectionState === 'connected') this.publisher(v.streamId)?.requestKeyframe();
     }
   }
 

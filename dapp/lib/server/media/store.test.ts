@@ -4,39 +4,18 @@ import { Store } from './store.ts';
 import { TokenBuckets } from './http.ts';
 import { scratchDir } from '../../../../tests/scratch.ts';
 
-const V = { streamId: 1n, viewer: '5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy', sessionId: 2n, signature: '0xab' as const };
-
 describe('relay store', () => {
-  it('keeps only the highest voucher of a session, and it survives reopening the file', () => {
+  it('keeps stream keys across reopening the file, and names the stream of a key', () => {
     const file = join(scratchDir('store'), 'relay.sqlite');
     const a = new Store(file);
-    a.saveLatest({ ...V, cumulativeTicks: 5n, receivedAtMs: 1 });
-    a.saveLatest({ ...V, cumulativeTicks: 3n, receivedAtMs: 2 });
+    a.setKeyHash(3n, 'aa11', 100);
+    a.setKeyHash(3n, 'bb22', 200); // a new key replaces the old one
     a.close();
     const b = new Store(file);
-    expect(b.latest(1n, V.viewer, 2n)?.cumulativeTicks).toBe(5n);
-    expect(b.unsettled(100)).toHaveLength(1);
-    b.markSettled(1n, V.viewer, 2n, 5n);
-    b.markSettled(1n, V.viewer, 2n, 4n); // never lowers
-    expect(b.latest(1n, V.viewer, 2n)?.settledTicks).toBe(5n);
-    expect(b.unsettled(100)).toHaveLength(0);
+    expect(b.keyHash(3n)).toEqual({ keySha256: 'bb22', requestTsMs: 200 });
+    expect(b.streamForKeyHash('bb22')).toBe(3n);
+    expect(b.streamForKeyHash('aa11')).toBeUndefined();
     b.close();
-  });
-
-  it('makes a session due for settlement at minTicks unsettled ticks, or when its vouchers stopped', () => {
-    const s = new Store(':memory:');
-    const at = (sessionId: bigint, cumulativeTicks: bigint, receivedAtMs: number) => s.saveLatest({ ...V, sessionId, cumulativeTicks, receivedAtMs });
-    at(1n, 59n, 10_000); // watching, 59 unsettled
-    at(2n, 60n, 10_000); // watching, 60 unsettled
-    at(3n, 7n, 4_000); // vouchers stopped at t = 4 s
-    const due = (now: number) => s.unsettled(100, { minTicks: 60n, idleSinceMs: now - 5_000 }).map((v) => v.sessionId);
-    expect(due(8_000)).toEqual([2n]);
-    expect(due(9_000)).toEqual([3n, 2n]); // oldest first: session 3's last voucher is 5 s old
-    s.markSettled(1n, V.viewer, 2n, 60n);
-    at(2n, 100n, 10_000); // 40 more since the settlement: not yet due
-    expect(due(9_500)).toEqual([3n]);
-    expect(s.unsettled(100).map((v) => v.sessionId)).toEqual([3n, 1n, 2n]); // default: every advance
-    s.close();
   });
 
   it('stores a stream key as its hash only', () => {
