@@ -158,7 +158,7 @@ async function main(argv: string[]): Promise<unknown> {
       case 'withdraw': {
         const id = streamId(rest[0]);
         const r = await payments.tx.withdrawEarnings(me, id);
-        return { streamId: id, withdrawn: r.value, fee: r.fee, blockHash: r.blockHash };
+        return { streamId: id, withdrawn: r.one('EarningsWithdrawn').amount, fee: r.fee, blockHash: r.blockHash };
       }
       default:
         throw new UsageError(`unknown command "${command}" (create, price, live, list, earnings, withdraw; --help)`);

@@ -1,6 +1,7 @@
 /** The per-app state objects, passed from the root layout to every page through Svelte context. */
 import { getContext, setContext } from 'svelte';
 import type { ChainState } from './chain.svelte.ts';
+import type { TabState } from './tab.svelte.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
 
@@ -8,6 +9,8 @@ export interface AppState {
   chain: ChainState;
   wallet: WalletState;
   tx: TxLog;
+  /** The viewer's tab (protocol v2), shared by the watch pages and the tab page. */
+  tabs: TabState;
 }
 
 const KEY = Symbol('vilo-app');

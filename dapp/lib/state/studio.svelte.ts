@@ -1,6 +1,7 @@
 /**
- * A creator's view of one stream (/creator/[id]): details, price plan, live switch, earnings and
- * audience (sampled while the page is open and kept in localStorage per stream for the charts),
+ * A creator's view of one stream (/creator/[id]): details, price plan, live switch, earnings (settled
+ * on chain, and pending: signed by viewers' tabs, held by the relay) and audience (the media server's;
+ * sampled while the page is open and kept in localStorage per stream for the charts),
  * withdrawal, stream keys and browser publishing (WHIP). Created per page instance.
  */
 import type { Contracts } from '../chain/connection.ts';
@@ -9,22 +10,28 @@ import type { PlanInput, PricePlan } from '$typechain/pricing_engine.ts';
 import type { Stream, StreamDetails } from '$typechain/stream_registry.ts';
 import type { Publishing } from '../media/whip.ts';
 import { addSample } from '../format/chart.ts';
+import { fetchStreamPresence } from '../media/presence.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
 
 type Series = { t: number; v: number }[];
 
 export interface Figures {
+  /** Viewers the media server is serving video now. */
   viewers: number;
+  /** Seconds paid on chain, all time. */
   secondsWatched: bigint;
+  /** Settled on chain, not yet withdrawn (after the platform fee). */
   earnings: bigint;
+  /** Signed by viewers' tabs and held by the relay, not yet settled (before the platform fee); null: the relay did not say. */
+  pending: bigint | null;
   withdrawn: bigint;
 }
 
 export class StreamStudio {
   stream = $state<Stream | null>(null);
   plan = $state<PricePlan | null>(null);
-  figures = $state<Figures>({ viewers: 0, secondsWatched: 0n, earnings: 0n, withdrawn: 0n });
+  figures = $state<Figures>({ viewers: 0, secondsWatched: 0n, earnings: 0n, pending: null, withdrawn: 0n });
   balance = $state<bigint | null>(null);
   earningsSeries = $state<Series>([]);
   viewerSeries = $state<Series>([]);
@@ -75,18 +82,22 @@ export class StreamStudio {
   async refresh(): Promise<void> {
     const c = this.#c;
     if (!c) return;
-    const [viewers, watched, earnings] = await Promise.all([
-      c.ticks.query.liveViewers(READER, this.streamId),
+    const [presence, pending, watched, earnings] = await Promise.all([
+      fetchStreamPresence(this.streamId).catch(() => null),
+      fetch(`/api/streams/${this.streamId}/earnings`)
+        .then((r) => (r.ok ? (r.json() as Promise<{ pendingPlancks: string }>) : null))
+        .catch(() => null),
       c.ticks.query.streamTicks(READER, this.streamId),
       c.payments.query.earningsOf(READER, this.streamId),
     ]);
-    this.figures = { ...this.figures, viewers: viewers.value, secondsWatched: watched.value, earnings: earnings.value };
+    const viewers = presence?.viewers ?? this.figures.viewers;
+    this.figures = { ...this.figures, viewers, secondsWatched: watched.value, earnings: earnings.value, pending: pending ? BigInt(pending.pendingPlancks) : null };
     const me = this.wallet.selected?.address;
     if (me) this.balance = await freeBalance(c.api, me);
     const now = Date.now();
     // Revenue = unwithdrawn earnings + what this browser saw withdrawn: it only grows.
     this.earningsSeries = addSample(this.earningsSeries, now, Number(earnings.value + this.figures.withdrawn) / 1e12);
-    this.viewerSeries = addSample(this.viewerSeries, now, viewers.value);
+    this.viewerSeries = addSample(this.viewerSeries, now, viewers);
     this.watchedSeries = addSample(this.watchedSeries, now, Number(watched.value));
     localStorage.setItem(this.#samplesKey(), JSON.stringify({ e: this.earningsSeries, v: this.viewerSeries, w: this.watchedSeries, withdrawn: this.figures.withdrawn.toString() }));
   }

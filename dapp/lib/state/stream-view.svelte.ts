@@ -1,0 +1,139 @@
+/**
+ * What the watch page shows about one stream, apart from the viewer's tab (tab.svelte.ts) and its
+ * video (tab-playback.svelte.ts): the stream and its rate, the platform fee, whether a publisher is
+ * sending, the viewer's balance and subscription.
+ */
+import type { Contracts } from '../chain/connection.ts';
+import { READER, freeBalance } from '../chain/connection.ts';
+import type { StreamRow } from '../chain/streams.ts';
+import type { PricePlan } from '$typechain/pricing_engine.ts';
+import { fetchStreamPresence, onAir, type Broadcast } from '../media/presence.ts';
+import type { TxLog } from './tx.svelte.ts';
+import type { WalletState } from './wallet.svelte.ts';
+
+export class StreamView {
+  phase = $state<'loading' | 'missing' | 'ready'>('loading');
+  stream = $state<(StreamRow & { plan: PricePlan | null }) | null>(null);
+  /** What a watch begun now agrees to, plancks per second (0 while the viewer is subscribed). */
+  rate = $state(0n);
+  /** The stream's own rate, whatever the viewer's subscription. */
+  streamRate = $state(0n);
+  /** The payment handler's platform fee, basis points of each charge (null until read). */
+  feeBps = $state<number | null>(null);
+  balance = $state<bigint | null>(null);
+  subscribed = $state(false);
+  subscribedUntilMs = $state<bigint | null>(null);
+  /** The media server's word on whether a publisher is sending (null until it answered). */
+  broadcast = $state<Broadcast | null>(null);
+  /** Viewers the media server is serving video now. */
+  mediaViewers = $state(0);
+  /** Served over HLS (an RTMP encoder), not WebRTC. */
+  hls = $state(false);
+  /** On air = the registry says live and a publisher is sending; only then may a watch begin. */
+  onAir = $derived<Broadcast | null>(this.broadcast === null ? null : onAir(this.stream?.live ?? false, { state: this.broadcast, viewers: 0 }));
+
+  #c: Contracts | null = null;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #closed = false;
+  /** Numbers each round of reads: an older round that answers late must not overwrite a newer one. */
+  #gen = 0;
+
+  constructor(
+    readonly streamId: bigint,
+    private readonly wallet: WalletState,
+    private readonly tx: TxLog,
+    private readonly contracts: () => Promise<Contracts>,
+  ) {}
+
+  get viewer(): string | null {
+    return this.wallet.selected?.address ?? null;
+  }
+
+  /** Reads the stream, the fee and the viewer's figures. */
+  async load(): Promise<void> {
+    const c = (this.#c = await this.contracts());
+    const { loadStream } = await import('../chain/streams.ts');
+    const gen = ++this.#gen;
+    const [s, fee] = await Promise.all([loadStream(c, this.streamId), c.payments.query.feeBps(READER).catch(() => null)]);
+    if (gen !== this.#gen) return;
+    this.stream = s;
+    this.feeBps = fee?.value ?? null;
+    if (!s) {
+      this.phase = 'missing';
+      return;
+    }
+    this.streamRate = this.rate = s.ratePerSecond ?? 0n;
+    await this.refresh();
+    this.phase = 'ready';
+  }
+
+  /** Re-reads the rate a watch would agree to, the subscription and the balance (polled). */
+  async refresh(): Promise<void> {
+    const c = this.#c;
+    const viewer = this.viewer;
+    if (!c || !this.stream) return;
+    const gen = ++this.#gen;
+    const quote = c.ticks.query.quote(READER, this.streamId, 1n).then(
+      (q) => q.value,
+      () => this.streamRate, // no price plan: the listing's rate
+    );
+    if (!viewer) {
+      const q = await quote;
+      if (gen === this.#gen) this.streamRate = this.rate = q;
+      return;
+    }
+    const [q, sub, expiry, balance] = await Promise.all([
+      quote,
+      c.payments.query.hasSubscription(READER, viewer, this.streamId),
+      c.payments.query.subscriptionExpiry(READER, viewer, this.streamId),
+      freeBalance(c.api, viewer),
+    ]);
+    if (gen !== this.#gen) return;
+    this.streamRate = q;
+    this.subscribed = sub.value;
+    this.rate = sub.value ? 0n : q;
+    this.subscribedUntilMs = expiry.value;
+    this.balance = balance;
+  }
+
+  /** Polls the chain every `chainMs` and the media server every `mediaMs` until `close`. */
+  poll(chainMs = 3_000, mediaMs = 2_000): void {
+    const every = (ms: number, fn: () => Promise<void>) => {
+      const loop = async () => {
+        if (this.#closed) return;
+        await fn().catch(() => {}); // keep what was known; the next round tries again
+        this.#timers.push(setTimeout(loop, ms));
+      };
+      this.#timers.push(setTimeout(loop, ms));
+    };
+    every(chainMs, () => this.refresh());
+    const media = async () => {
+      const p = await fetchStreamPresence(this.streamId);
+      this.broadcast = p.state;
+      this.mediaViewers = p.viewers;
+      this.hls = !p.live && p.hls;
+    };
+    void media().catch(() => {});
+    every(mediaMs, media);
+  }
+
+  /** Buys one period of subscription tier `index` at its exact price (the purchase names the period it expects). */
+  async subscribe(index: number): Promise<void> {
+    const c = this.#need();
+    const tier = this.stream?.plan?.tiers[index];
+    if (!tier) throw new Error('No such tier');
+    const signer = await this.wallet.signer();
+    await this.tx.run(`Subscribe (tier ${index + 1})`, (o) => c.payments.tx.buySubscription(signer, this.streamId, index, tier.periodMs, { ...o, value: tier.price }));
+    await this.refresh();
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+  }
+
+  #need(): Contracts {
+    if (!this.#c) throw new Error('The chain is not connected yet');
+    return this.#c;
+  }
+}
