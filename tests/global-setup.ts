@@ -28,6 +28,9 @@ export default async function setup(project: TestProject) {
   console.log(`[e2e] ${chain.kind} chain at ${chain.url} (${Date.now() - t0} ms)`);
   try {
     const api = await connect(chain.url);
+    // Tabs close after a dispute window; 10 minutes by default, 30 s for the suite so that a journey
+    // can close a tab and finish it (the window's safety argument is in docs/protocol.md).
+    process.env.VILO_DISPUTE_WINDOW_MS ??= '30000';
     const deployment = await deployAll(api, await signerFrom(api, process.env.VILO_SURI), console.log);
     await api.disconnect();
     const deploymentPath = join(ROOT, 'test-results/deployment.json');

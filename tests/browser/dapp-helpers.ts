@@ -4,10 +4,12 @@
  */
 import { expect, onTestFailed } from 'vitest';
 import type { ApiPromise } from '@polkadot/api';
+import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { collectPageErrors, screenshot, type App } from './harness.ts';
 import { injectTestWallet, type TestWallet } from './wallet.ts';
 import type { Env } from '../e2e/helpers.ts';
+import { signAndWait } from '../../scripts/lib/chain.ts';
 
 export interface Ctx {
   context: BrowserContext;
@@ -17,13 +19,13 @@ export interface Ctx {
 }
 
 /**
- * Console errors that fail a journey: all of them except a 503 from POST /api/vouchers — the media
+ * Console errors that fail a journey: all of them except a 503 from POST /api/tab-vouchers — the media
  * server's answer while it cannot read the chain (ChainUnavailable, seen when this 2-core machine is
  * loaded). The ticker signs the same second again, and the journey's on-chain checks still have to
  * come out exact, so such a refusal cannot hide a wrong charge.
  */
 export function failing(errors: string[]): string[] {
-  return errors.filter((e) => !/status of 503 \(Service Unavailable\) \(http:\/\/[^)]*\/api\/vouchers\)$/.test(e));
+  return errors.filter((e) => !/status of 503 \(Service Unavailable\) \(http:\/\/[^)]*\/api\/tab-vouchers\)$/.test(e));
 }
 
 let opened = 0;
@@ -82,7 +84,14 @@ export async function transfers(api: ApiPromise, from: string, to: string, since
   return out;
 }
 
-/** Starts a journey from an empty escrow, so the runway and the refund are exact. */
-export async function emptyEscrow(env: Env, who: Env['accounts']['dave']): Promise<void> {
-  if ((await env.payments.query.escrowOf(who.address, who.address)).value > 0n) await env.payments.tx.refund(who, who.address);
+/**
+ * A viewer of its own for one attempt of a journey, funded with 1 UNIT by Alice: a tab is one per
+ * viewer, so a retry (or another test file) must not find this one's tab open.
+ */
+export async function freshViewer(env: Env, label: string): Promise<{ uri: string; name: string; address: string; pair: KeyringPair }> {
+  const uri = `//Alice//${label}/${Date.now()}`;
+  const { Keyring } = await import('@polkadot/keyring');
+  const pair = new Keyring({ type: 'sr25519' }).addFromUri(uri);
+  await signAndWait(env.api, env.api.tx.balances.transferKeepAlive(pair.address, 10n ** 12n), env.accounts.alice);
+  return { uri, name: label, address: pair.address, pair };
 }

@@ -9,8 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
-import type { SignedVoucher } from '../../dapp/lib/protocol/voucher.ts';
-import { whepHeaders } from '../../dapp/lib/media/wire.ts';
 
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
 export const H264 = () =>
@@ -107,14 +105,15 @@ export interface RtpViewer {
   stop(): Promise<void>;
 }
 
-export async function rtpViewer(o: {
-  baseUrl: string;
-  streamId: bigint;
-  viewer: string;
-  sessionId: bigint;
-  voucher: SignedVoucher;
-  onRtp?: (rtp: RtpPacket) => void;
-}): Promise<RtpViewer> {
+export async function rtpViewer(
+  o: {
+    baseUrl: string;
+    streamId: bigint;
+    onRtp?: (rtp: RtpPacket) => void;
+    /** The payment headers (tabWhepHeaders). */
+    headers: Record<string, string>;
+  },
+): Promise<RtpViewer> {
   const pc = new RTCPeerConnection({ codecs: { video: [VP8(), H264()] } });
   pc.addTransceiver('video', { direction: 'recvonly' });
   let packets = 0;
@@ -131,7 +130,7 @@ export async function rtpViewer(o: {
   await pc.setLocalDescription(await pc.createOffer());
   const res = await fetch(`${o.baseUrl}/whep/${o.streamId}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/sdp', ...whepHeaders(o) },
+    headers: { 'Content-Type': 'application/sdp', ...o.headers },
     body: pc.localDescription!.sdp,
   });
   const text = await res.text();

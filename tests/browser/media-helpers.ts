@@ -1,16 +1,20 @@
 /**
- * Shared by the media browser tests: pages that publish over WHIP or play over WHEP with a
- * VoucherTicker, driven through page.evaluate on the app's origin (the client bundle and stream keys
- * come from media-page.ts).
+ * Shared by the media browser tests: pages that publish over WHIP or play over WHEP from a tab with
+ * the dApp's TabTicker, driven through page.evaluate on the app's origin (the client bundle and
+ * stream keys come from media-page.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ApiPromise } from '@polkadot/api';
-import { mediaClientScript } from './media-page.ts';
+import { cameraPublisherPage, mediaClientPage } from './media-page.ts';
 import type { App } from './harness.ts';
 import { scratchDir } from '../scratch.ts';
+import { freshViewer } from './dapp-helpers.ts';
+import type { Hex } from '../../dapp/lib/protocol/voucher.ts';
+import type { Env } from '../e2e/helpers.ts';
+import { openTab } from '../e2e/tab-helpers.ts';
 
 /**
  * This run's deployment record in a file of its own: test-results/deployment.json is shared by every
@@ -24,103 +28,86 @@ export function ownDeploymentFile(): string {
 
 export { requestStreamKey as streamKey } from './media-page.ts';
 
-async function mediaPage(browser: Browser, app: App): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(app.url + '/');
-  await page.addScriptTag({ content: mediaClientScript() });
-  return page;
-}
-
 /** A page publishing its fake camera and microphone over WHIP. */
-export async function publisherPage(browser: Browser, app: App, streamId: bigint, key: string): Promise<Page> {
-  const page = await mediaPage(browser, app);
-  await page.evaluate(
-    async ({ id, key }) => {
-      const w = window as unknown as Record<string, any>;
-      const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
-      w.publishing = await w.ViloMedia.publish({ streamId: BigInt(id), streamKey: key, media });
-    },
-    { id: streamId.toString(), key },
-  );
-  return page;
+export const publisherPage = (browser: Browser, app: App, streamId: bigint, key: string): Promise<Page> => cameraPublisherPage(browser, app.url, streamId, key);
+
+/**
+ * A viewer of its own (funded by Alice) with a tab of `deposit` naming the app's relay: what a
+ * viewer's one approval makes. `spec(streamId, watch)` describes a watch of it for `tabViewerPage`.
+ */
+export async function viewerWithTab(env: Env, app: App, label: string, deposit: bigint, ratePerSecond: bigint) {
+  const viewer = (await freshViewer(env, label)).pair;
+  const { relay } = (await (await fetch(`${app.url}/api/tabs/relay`)).json()) as { relay: string };
+  const genesisHash = env.api.genesisHash.toHex() as Hex;
+  const tab = await openTab({ ticks: env.ticks, payments: env.payments, genesisHash }, viewer, relay, deposit);
+  return {
+    viewer,
+    ...tab,
+    spec: (streamId: bigint, watch = 0): TabViewerSpec => ({ tabId: tab.tabId, seed: tab.key.seed, genesisHash, contract: env.ticks.address, streamId, watch, ratePerSecond }),
+  };
 }
 
-export interface ViewerSpec {
-  streamId: bigint;
-  viewer: string;
-  sessionId: bigint;
-  /** Session key seed (the key registered at join). */
+export interface TabViewerSpec {
+  tabId: bigint;
+  /** The tab's session key seed. */
   seed: string;
+  genesisHash: string;
   contract: string;
-  startTicks?: bigint;
+  streamId: bigint;
+  watch: number;
+  ratePerSecond: bigint;
 }
 
-/** A page with a VoucherTicker for `v`; `play` starts WHEP playback into a <video> element. */
-export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
-  const page = await mediaPage(browser, app);
-  const spec = { ...v, streamId: v.streamId.toString(), sessionId: v.sessionId.toString(), startTicks: (v.startTicks ?? 0n).toString() };
+/**
+ * A page with the dApp's own TabTicker for one watch of a tab (protocol v2); `play` starts WHEP
+ * playback into a <video> element with the tab's latest accepted voucher (or one signed for
+ * `signTicks`).
+ */
+export async function tabViewerPage(browser: Browser, app: App, v: TabViewerSpec) {
+  const page = await mediaClientPage(browser, app.url);
+  const spec = { ...v, tabId: v.tabId.toString(), streamId: v.streamId.toString(), ratePerSecond: v.ratePerSecond.toString() };
   await page.evaluate((s) => {
     const w = window as unknown as Record<string, any>;
     w.tickLog = [];
-    w.ticker = new w.ViloMedia.VoucherTicker({
-      contract: s.contract,
-      key: w.ViloMedia.SessionKey.fromSeed(s.seed),
-      streamId: BigInt(s.streamId),
-      viewer: s.viewer,
-      sessionId: BigInt(s.sessionId),
-      startTicks: BigInt(s.startTicks),
-      onTick: (e: { ticks: bigint; accepted: boolean; error?: string }) => w.tickLog.push({ at: Date.now(), ticks: e.ticks.toString(), accepted: e.accepted, error: e.error }),
-    });
     w.spec = s;
+    w.key = w.ViloMedia.SessionKey.fromSeed(s.seed);
+    w.scope = { genesisHash: s.genesisHash, contract: s.contract, tabId: BigInt(s.tabId) };
+    w.started = false;
+    w.ticker = new w.ViloMedia.TabTicker({
+      scope: w.scope,
+      key: w.key,
+      onTick: (e: { accepted: boolean; error?: string }) => w.tickLog.push({ at: Date.now(), ticks: w.ticker.ticksOf(s.watch).toString(), accepted: e.accepted, error: e.error }),
+    });
   }, spec);
   return {
     page,
-    startTicker: () => page.evaluate(() => (window as any).ticker.start()),
-    stopTicker: () => page.evaluate(() => (window as any).ticker.stop()),
-    ticks: async () => BigInt(await page.evaluate(() => (window as any).ticker.ticks.toString())),
+    startTicker: () =>
+      page.evaluate(() => {
+        const w = window as any;
+        if (w.started) w.ticker.resumeWatch(w.spec.watch);
+        else w.ticker.startWatch(w.spec.watch, BigInt(w.spec.streamId), BigInt(w.spec.ratePerSecond));
+        w.started = true;
+      }),
+    stopTicker: () => page.evaluate(() => (window as any).ticker.stopWatch()),
+    ticks: async () => BigInt(await page.evaluate(() => (window as any).ticker.ticksOf((window as any).spec.watch).toString())),
     tickLog: () => page.evaluate(() => (window as any).tickLog as { at: number; ticks: string; accepted: boolean; error?: string }[]),
-    /** Waits for the first accepted voucher. */
     async firstVoucher(): Promise<void> {
       try {
-        // Setup, not the property under test: the server's first reads of a new session wait on the
-        // chain, which late in a full run on chopsticks answers in seconds, not milliseconds.
         await page.waitForFunction(() => (window as any).ticker.latest() !== undefined, undefined, { timeout: 45_000 });
       } catch {
         const log = await page.evaluate(() => (window as any).tickLog);
         throw new Error(`no voucher accepted in 45 s; ticker: ${JSON.stringify(log.slice(-3))}\nserver: ${app.output().slice(-2000)}`);
       }
     },
-    /**
-     * Starts playback with the ticker's latest voucher (or one signed for `signTicks`); resolves with
-     * null on success or the MediaError {name, status, message}.
-     */
     play: (signTicks?: bigint) =>
       page.evaluate(async (signTicks) => {
         const w = window as unknown as Record<string, any>;
         const s = w.spec;
-        const sign = (n: bigint) =>
-          w.ViloMedia.SessionKey.fromSeed(s.seed).sign(s.contract, {
-            streamId: BigInt(s.streamId), viewer: s.viewer, sessionId: BigInt(s.sessionId), cumulativeTicks: n,
-          });
-        const started = Date.now();
-        const attempt = () =>
-          w.ViloMedia.play({
-            streamId: BigInt(s.streamId),
-            viewer: s.viewer,
-            sessionId: BigInt(s.sessionId),
-            voucher: signTicks !== undefined ? sign(BigInt(signTicks)) : (w.ticker.latest() ?? sign(1n)),
-          });
+        const M = w.ViloMedia;
+        const claim = (n: bigint) => ({ watch: s.watch, streamId: BigInt(s.streamId), ratePerSecond: BigInt(s.ratePerSecond), ticks: n });
+        const voucher = signTicks !== undefined ? M.signTabVoucher(w.key, w.scope, [claim(BigInt(signTicks))]) : w.ticker.latest();
         try {
-          try {
-            w.playback = await attempt();
-          } catch (e) {
-            // Like the watch page: a voucher that went stale (settled) while a loaded server answered
-            // is retried once with the newest one. Any other refusal is the answer.
-            const m = e as { status?: number; message: string };
-            if (signTicks !== undefined || m.status !== 402 || !/already at/.test(m.message) || w.ticker.latest() === undefined) throw e;
-            w.playback = await attempt();
-          }
+          w.playback = await M.playWith({ streamId: BigInt(s.streamId), headers: M.tabWhepHeaders({ tabId: BigInt(s.tabId), watch: s.watch, voucher }) });
           const video = document.createElement('video');
           video.muted = true;
           video.autoplay = true;
@@ -130,10 +117,9 @@ export async function viewerPage(browser: Browser, app: App, v: ViewerSpec) {
           return null;
         } catch (e) {
           const m = e as { name: string; status?: number; message: string };
-          return { name: m.name, status: m.status, message: m.message, now: Date.now(), started, ticks: w.tickLog.slice(-4) };
+          return { name: m.name, status: m.status, message: m.message, ticks: w.tickLog.slice(-4) };
         }
       }, signTicks?.toString()),
-    /** inbound-rtp video framesDecoded (0 before any). */
     framesDecoded: () =>
       page.evaluate(async () => {
         const pc = (window as any).playback?.pc as RTCPeerConnection | undefined;

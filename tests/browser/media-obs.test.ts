@@ -1,16 +1,16 @@
 /**
  * Publishing as OBS 30+ does (Settings → Stream → Service WHIP, Bearer token = stream key): a werift
  * WHIP client fed by ffmpeg (testsrc2 720p30, H.264 constrained baseline, zerolatency) publishes,
- * and a paying Chromium viewer decodes it.
+ * and a Chromium viewer paying from a tab decodes it.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
-import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
+import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
 import { launchBrowser, lowPriority, startApp, type App } from './harness.ts';
 import { encoderPublisher, type EncoderPublisher } from './media-clients.ts';
-import { ownDeploymentFile, streamKey, until, viewerPage } from './media-helpers.ts';
+import { ownDeploymentFile, streamKey, tabViewerPage, until, viewerWithTab } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 let env: Env;
@@ -37,8 +37,7 @@ describe('an OBS-like WHIP encoder', { retry: 1 }, () => {
     const streamId = await liveStream(env, env.accounts.bob);
     const key = await streamKey(app, env.accounts.bob, streamId);
     let pub: EncoderPublisher | undefined;
-    const dave = env.accounts.dave;
-    const s = await joinStream(env, dave, streamId, RATE * 600n);
+    const t = await viewerWithTab(env, app, 'obs-viewer', RATE * 600n, RATE);
     try {
       await expect(encoderPublisher({ baseUrl: app.url, streamId, streamKey: 'not-the-key' })).rejects.toThrow(/WHIP refused: 401/);
       pub = await encoderPublisher({ baseUrl: app.url, streamId, streamKey: key, codec: 'h264' });
@@ -46,7 +45,7 @@ describe('an OBS-like WHIP encoder', { retry: 1 }, () => {
       await until(async () => pub!.packets() > 100, 15_000, 'the encoder to produce RTP');
       expect(((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { live: boolean }).live).toBe(true);
 
-      const v = await viewerPage(browser, app, { streamId, viewer: dave.address, sessionId: s.sessionId, seed: s.key.seed, contract: env.ticks.address });
+      const v = await tabViewerPage(browser, app, t.spec(streamId));
       await v.startTicker();
       await v.firstVoucher();
       expect(await v.play()).toBeNull();
@@ -65,7 +64,6 @@ describe('an OBS-like WHIP encoder', { retry: 1 }, () => {
       await v.page.context().close();
     } finally {
       await pub?.stop();
-      await env.ticks.tx.leaveStream(dave, streamId, null, true);
     }
   });
 });

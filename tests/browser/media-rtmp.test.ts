@@ -1,20 +1,21 @@
 /**
  * RTMP ingest (nginx + libnginx-mod-rtmp, started by the app's server) and HLS playback behind the
  * same payment gate as WHEP, against the real chain: an encoder (ffmpeg) publishes with the stream
- * key; a wrong key is refused; the playlist and fragments go only to a viewer whose vouchers are
- * fresh, and stop within 2 s of the vouchers stopping.
+ * key; a wrong key is refused; the playlist and fragments go only to a viewer whose tab's vouchers
+ * are fresh, and stop within 2 s of the vouchers stopping.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { VoucherTicker } from '../../dapp/lib/media/ticker.ts';
-import { whepHeaders } from '../../dapp/lib/media/wire.ts';
+import { TabTicker } from '../../dapp/lib/media/tab-ticker.ts';
+import { tabWhepHeaders } from '../../dapp/lib/media/tab-wire.ts';
+import type { Hex } from '../../dapp/lib/protocol/voucher.ts';
 import { freePort } from '../../scripts/chain/launch.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
-import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
+import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
 import { lowPriority, startApp, type App } from './harness.ts';
 import { rtmpEncoderArgs } from './media-clients.ts';
-import { ownDeploymentFile, streamKey, until } from './media-helpers.ts';
+import { ownDeploymentFile, streamKey, until, viewerWithTab } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 let env: Env;
@@ -48,19 +49,16 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
   });
 
   it('serves the playlist and fragments only to a paying viewer, and stops within 2 s of the vouchers stopping', async () => {
-    const { bob, dave } = env.accounts;
+    const { bob } = env.accounts;
     const streamId = await liveStream(env, bob);
     const key = await streamKey(app, bob, streamId);
     let encoder: ChildProcess | undefined;
-    const s = await joinStream(env, dave, streamId, RATE * 600n);
+    const t = await viewerWithTab(env, app, 'rtmp-viewer', RATE * 600n, RATE);
+    const spec = t.spec(streamId);
     let lastAccepted = 0;
-    const ticker = new VoucherTicker({
-      contract: env.ticks.address,
-      key: s.key,
-      streamId,
-      viewer: dave.address,
-      sessionId: s.sessionId,
-      startTicks: 0n,
+    const ticker = new TabTicker({
+      scope: { genesisHash: spec.genesisHash as Hex, contract: spec.contract, tabId: t.tabId },
+      key: t.key,
       baseUrl: app.url,
       onTick: (e) => {
         if (e.accepted) lastAccepted = Date.now();
@@ -70,16 +68,16 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
       fetch(`${app.url}/hls/${streamId}/${file}`, {
         headers:
           paying && ticker.latest()
-            ? whepHeaders({ viewer: dave.address, sessionId: s.sessionId, voucher: ticker.latest()! })
-            : { 'X-Vilo-Viewer': dave.address, 'X-Vilo-Session': s.sessionId.toString() },
+            ? tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: ticker.latest()! })
+            : { 'X-Vilo-Tab': t.tabId.toString(), 'X-Vilo-Watch': '0' },
       });
     try {
       encoder = lowPriority(spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 90), { stdio: 'ignore' }));
-      ticker.start();
+      ticker.startWatch(0, streamId, RATE);
       await until(async () => ticker.latest() !== undefined, 15_000, 'the first voucher');
       await until(async () => (await get('index.m3u8')).status === 200, 20_000, 'the HLS playlist');
 
-      // Unpaid: the same viewer and session without a voucher → 402 with the reason.
+      // Unpaid: the same tab and watch without a voucher → 402 with the reason.
       const unpaid = await get('index.m3u8', false);
       expect(unpaid.status).toBe(402);
       expect(((await unpaid.json()) as { error: string }).error).toBe('NotPaying');
@@ -106,11 +104,10 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
       await new Promise((r) => setTimeout(r, Math.max(0, lastAccepted + 2_000 - Date.now())));
       const cut = await get('index.m3u8');
       expect(cut.status).toBe(402);
-      expect(((await cut.json()) as { message: string }).message).toMatch(/no voucher advanced the count/);
+      expect(((await cut.json()) as { message: string }).message).toMatch(/no voucher advanced watch 0/);
     } finally {
       ticker.stop();
       encoder?.kill('SIGKILL');
-      await env.ticks.tx.leaveStream(dave, streamId, null, true).catch(() => {});
     }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * A slow chain does not cut a paying viewer: the media server reads the chain through a proxy that
  * holds every answer for 10 s. The gate keeps serving the viewer whose payment its last reading
- * proves, and still cuts, within 2 s, the viewer whose coverage runs out during the stall.
+ * proves, and still cuts, within 2 s, the viewer whose tab runs out during the stall (protocol v2).
  *
  * On a chain of its own: the suite's chopsticks chain is slowest by the end of a full run (tens of
  * seconds a block), and this test needs the stall it makes to be the only one.
@@ -12,10 +12,10 @@ import type { Chain } from '../../scripts/chain/launch.ts';
 import type { Env } from '../e2e/helpers.ts';
 import { ownChain } from '../own-chain.ts';
 import type { Browser } from 'playwright-core';
-import { RATE, join as joinStream, liveStream } from '../e2e/protocol-helpers.ts';
+import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
 import { stallingProxy, type StallingProxy } from '../stalling-proxy.ts';
 import { launchBrowser, startApp, type App } from './harness.ts';
-import { publisherPage, streamKey, until, viewerPage } from './media-helpers.ts';
+import { publisherPage, streamKey, tabViewerPage, until, viewerWithTab } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
 const STALL_MS = 10_000;
@@ -55,12 +55,9 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
 });
 
-async function watching(who: 'eve' | 'ferdie', deposit: bigint) {
-  const account = env.accounts[who];
-  await env.payments.tx.withdraw(account, (await env.payments.query.escrowOf(account.address, account.address)).value).catch(() => {});
-  const s = await joinStream(env, account, streamId, deposit);
-  cleanup.push(() => env.ticks.tx.leaveStream(account, streamId, null, true));
-  const v = await viewerPage(browser, app, { streamId, viewer: account.address, sessionId: s.sessionId, seed: s.key.seed, contract: env.ticks.address });
+async function watching(label: string, deposit: bigint) {
+  const t = await viewerWithTab(env, app, label, deposit, RATE);
+  const v = await tabViewerPage(browser, app, t.spec(streamId));
   cleanup.push(() => v.page.context().close());
   await v.startTicker();
   await v.firstVoucher();
@@ -70,10 +67,10 @@ async function watching(who: 'eve' | 'ferdie', deposit: bigint) {
 
 describe('the payment gate on a stalled chain', { retry: 1 }, () => {
   it('keeps playing to a payer through a 10 s stall and cuts, within 2 s, the viewer whose coverage ends in it', async () => {
-    // Eve's escrow covers RUNWAY seconds; Ferdie's ten minutes.
+    // Eve's tab covers RUNWAY seconds; Ferdie's ten minutes.
     const RUNWAY = 30n;
-    const payer = await watching('ferdie', RATE * 600n);
-    const short = await watching('eve', RATE * RUNWAY);
+    const payer = await watching('stall-ferdie', RATE * 600n);
+    const short = await watching('stall-eve', RATE * RUNWAY);
     await until(async () => (await payer.framesDecoded()) > 10 && (await short.framesDecoded()) > 10, 30_000, 'both decoding');
     // Stall so that Eve's coverage ends about 4 s into it.
     await until(async () => (await short.ticks()) >= RUNWAY - 4n, 40_000, 'Eve near the end of her coverage');
@@ -108,6 +105,6 @@ describe('the payment gate on a stalled chain', { retry: 1 }, () => {
     expect(at4s.short - at2s.short, `Eve decoded frames 2–4 s after her last covered voucher`).toBeLessThanOrEqual(1);
     await payer.stopTicker();
     await short.stopTicker();
-    // Two joins, two WHEP setups and a 30 s runway on a chain loaded by the rest of the suite.
+    // Two tabs, two WHEP setups and a 30 s runway on a chain loaded by the rest of the suite.
   }, 240_000);
 });

@@ -1,7 +1,8 @@
 /** The creator commands (scripts/creator.ts) against the local chain, as a creator would run them. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { inject, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, inject, describe, expect, it } from 'vitest';
+import { setupEnv, freeBalance, type Env } from './helpers.ts';
 
 const run = promisify(execFile);
 const cli = async (...args: string[]) => {
@@ -14,6 +15,14 @@ const cli = async (...args: string[]) => {
   }
 };
 
+let env: Env;
+beforeAll(async () => {
+  env = await setupEnv();
+});
+afterAll(async () => {
+  await env?.api.disconnect();
+});
+
 describe('creator commands', () => {
   it('create a priced live stream, list it, reprice it, and see its earnings', async () => {
     const created = await cli('create', '--dev', 'ferdie', '--title', 'CLI stream', '--category', 'music', '--rate', '2000000', '--tier', '5000000000:30', '--live');
@@ -25,17 +34,37 @@ describe('creator commands', () => {
     const row = listed.out.streams.find((s: { id: string }) => s.id === id);
     expect(row).toMatchObject({ title: 'CLI stream', live: true, plan: { ratePerSecond: '2000000', tiers: [{ price: '5000000000', periodMs: String(30n * 86_400_000n) }] } });
 
-    expect((await cli('price', id, '--dev', 'ferdie', '--rate', '3000000')).code).toBe(0);
-    expect((await cli('list', '--dev', 'ferdie')).out.streams.find((s: { id: string }) => s.id === id).plan.ratePerSecond).toBe('3000000');
-
     const earnings = await cli('earnings', id, '--dev', 'ferdie');
     expect(earnings.out).toEqual({ earnings: [{ streamId: id, earnings: '0' }], total: '0' });
+
+    const repriced = await cli('price', id, '--dev', 'ferdie', '--rate', '3000000');
+    expect(repriced.code, JSON.stringify(repriced.out)).toBe(0);
+    expect((await cli('list', '--dev', 'ferdie')).out.streams.find((s: { id: string }) => s.id === id).plan.ratePerSecond).toBe('3000000');
+  });
+
+  it('withdraw a stream’s earnings, reporting what the block says was paid out', async () => {
+    const created = await cli('create', '--dev', 'ferdie', '--title', 'Paid', '--category', 'music', '--rate', '2000000', '--tier', '5000000000:30');
+    expect(created.code, JSON.stringify(created.out)).toBe(0);
+    const id = created.out.streamId as string;
+    // A viewer subscribes to the tier (5 000 000 000 plancks, less the platform fee); the
+    // creator withdraws it, and the command reports what the block says was paid out.
+    await env.payments.tx.buySubscription(env.accounts.dave, BigInt(id), 0, 30n * 86_400_000n, { value: 5_000_000_000n });
+    const bps = BigInt((await env.payments.query.feeBps(env.accounts.dave.address)).value);
+    const earned = 5_000_000_000n - (5_000_000_000n * bps) / 10_000n;
+
+    expect((await cli('earnings', id, '--dev', 'ferdie')).out.total).toBe(earned.toString());
+    const before = await freeBalance(env.api, env.accounts.ferdie.address);
+    const withdrawn = await cli('withdraw', id, '--dev', 'ferdie');
+    expect(withdrawn.code, JSON.stringify(withdrawn.out)).toBe(0);
+    expect(withdrawn.out).toMatchObject({ streamId: id, withdrawn: earned.toString() });
+    expect((await freeBalance(env.api, env.accounts.ferdie.address)) - before).toBe(earned - BigInt(withdrawn.out.fee));
+    expect((await cli('earnings', id, '--dev', 'ferdie')).out.total).toBe('0');
   });
 
   it('explains a refused withdrawal by the contract error, with a non-zero exit', async () => {
     const created = await cli('create', '--dev', 'ferdie', '--title', 'Empty', '--category', 'talk', '--rate', '1');
     const res = await cli('withdraw', created.out.streamId, '--dev', 'eve');
-    expect(res.code).toBe(1);
+    expect(res.code, JSON.stringify(res.out)).toBe(1);
     expect(res.out.error).toMatchObject({ name: 'ContractError', type: 'NotCreator' });
   });
 

@@ -1,98 +1,83 @@
 /**
- * The full viewer and creator journeys on the local chain, through the generated bindings:
- * register → price → deposit + join (one approval) → vouchers every second → batched settlement →
- * withdraw earnings → leave → refund; and a subscription journey. Money is checked to the planck.
+ * What a viewer agrees to, on the local chain through the generated bindings: a watch (protocol v2:
+ * one stream watched from a tab) keeps the rate its session key signed when it began, whatever the
+ * creator sets later, while a new watch agrees to the new rate (`quote`, `rates`); a subscriber's
+ * watch signs rate 0 and is charged nothing; a subscription purchase names the period it expects.
+ * Outcomes are read from the block's events; money is checked to the planck.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { KeyringPair } from '@polkadot/keyring/types';
 import { freeBalance, setupEnv, type Env } from './helpers.ts';
-import { RATE, expectConserved, join, liveStream, plan } from './protocol-helpers.ts';
-import { batchOutcome } from '../../dapp/lib/protocol/settlement.ts';
+import { RATE, expectConserved, liveStream, plan } from './protocol-helpers.ts';
+import { deployTabPair, openTab, settle, tabsHeld, type TabPair } from './tab-helpers.ts';
+import { toEntries } from '../../dapp/lib/protocol/tab.ts';
+import type { TickStreamEvent } from '../../typechain/tick_stream.ts';
 
 let env: Env;
+/** Tabs of this file's own (no fee: amounts are exact), so that no other file's open tab is in the way. */
+let pair: TabPair;
+let relay: KeyringPair;
+
 beforeAll(async () => {
   env = await setupEnv();
+  relay = env.accounts.dave;
+  pair = await deployTabPair(env.api, env.accounts.alice, inject('deployment'), 0, 30_000);
 });
 afterAll(async () => {
-  await env.api.disconnect();
+  await env?.api.disconnect();
 });
 
-describe('pay-per-second journey', () => {
-  it('charges exactly rate × seconds watched, pays the creator, and refunds the rest', async () => {
-    const { accounts, ticks, payments } = env;
-    const creator = accounts.bob;
-    const viewer = accounts.charlie;
-    const relay = accounts.dave;
+const settledOf = (res: { outcome: TickStreamEvent[] }) => res.outcome.flatMap((e) => (e.name === 'TabSettled' ? e.args.watches : []));
+const refusedOf = (res: { outcome: TickStreamEvent[] }) => res.outcome.flatMap((e) => (e.name === 'TabVoucherRefused' ? [e.args.error] : []));
+const balanceOf = async (viewer: KeyringPair) => (await pair.ticks.query.tabOf(viewer.address, viewer.address)).value!.balance;
+
+async function expectAllConserved() {
+  const { held, owed } = await tabsHeld(env.api, pair, env.accounts.alice.address);
+  expect(held).toBe(owed);
+  await expectConserved({ ...env, payments: pair.payments });
+}
+
+describe('a watch keeps its price', () => {
+  it('keeps the rate a watch began with when the creator changes the price; a new watch agrees to the new rate', async () => {
+    const { bob: creator, eve: viewer } = env.accounts;
     const streamId = await liveStream(env, creator);
-    const deposit = RATE * 600n; // ten minutes
+    const began = (await pair.ticks.query.quote(viewer.address, streamId, 1n)).value;
+    expect(began).toBe(RATE);
+    const tab = await openTab(pair, viewer, relay.address, RATE * 100n);
+    const first = await settle(pair, relay, [tab.sign([{ watch: 0, streamId, ratePerSecond: began, ticks: 5n }])]);
+    expect(settledOf(first).map((w) => [w.newTicks, w.amount])).toEqual([[5n, 5n * RATE]]);
 
-    // One wallet approval: deposit + join + session key.
-    const escrowBefore = (await payments.query.escrowOf(viewer.address, viewer.address)).value;
-    const session = await join(env, viewer, streamId, deposit);
-    expect((await payments.query.escrowOf(viewer.address, viewer.address)).value).toBe(escrowBefore + deposit);
-    expect((await ticks.query.liveViewers(viewer.address, streamId)).value).toBe(1);
-    await expectConserved(env);
+    // The creator raises the price tenfold while the watch goes on.
+    await env.pricing.tx.setPricePlan(creator, streamId, plan({ ratePerSecond: RATE * 10n }));
+    const now = (await pair.ticks.query.rates(viewer.address, [streamId])).value;
+    expect(now).toEqual([{ ok: RATE * 10n }]);
+    expect((await pair.ticks.query.quote(viewer.address, streamId, 60n)).value).toBe(RATE * 600n);
 
-    // The browser signs a cumulative voucher each second; the relay settles the latest in batches.
-    const vouchers = [1n, 2n, 3n, 4n, 5n, 6n, 7n].map((n) => session.voucher(n));
-    const settle = async (batch: typeof vouchers) => batchOutcome(batch.map((v) => v.voucher), (await ticks.tx.recordTicksBatch(relay, batch)).events);
-    expect(await settle([vouchers[2]])).toEqual([{ ok: { newTicks: 3n, amount: 3n * RATE, sessionEnded: false } }]);
-    const second = await ticks.tx.recordTicksBatch(relay, [vouchers[6], vouchers[4]]);
-    expect(batchOutcome([vouchers[6].voucher, vouchers[4].voucher], second.events)).toEqual([
-      { ok: { newTicks: 4n, amount: 4n * RATE, sessionEnded: false } },
-      { ok: { newTicks: 0n, amount: 0n, sessionEnded: false } }, // older than the settled count
+    // The old watch goes on at its signed rate; a watch begun now signs the new one.
+    const later = tab.sign([
+      { watch: 0, streamId, ratePerSecond: began, ticks: 9n },
+      { watch: 1, streamId, ratePerSecond: RATE * 10n, ticks: 2n },
     ]);
-    // The block states both: 7 settled with 4 new, then the older voucher settled with nothing new.
-    expect(second.outcome.map((e) => [e.name, 'cumulativeTicks' in e.args && e.args.cumulativeTicks, 'newTicks' in e.args && e.args.newTicks])).toEqual([
-      ['TicksRecorded', 7n, 4n],
-      ['TicksRecorded', 7n, 0n],
+    const res = await settle(pair, relay, [later]);
+    expect(settledOf(res).map((w) => [w.watch, w.newTicks, w.amount])).toEqual([
+      [0, 4n, 4n * RATE],
+      [1, 2n, 20n * RATE],
     ]);
-    expect((await payments.query.escrowOf(viewer.address, viewer.address)).value).toBe(escrowBefore + deposit - 7n * RATE);
-    expect((await payments.query.earningsOf(creator.address, streamId)).value).toBe(7n * RATE);
-    expect((await ticks.query.streamTicks(creator.address, streamId)).value).toBe(7n);
-    expect((await ticks.query.quote(viewer.address, streamId, viewer.address, 60n)).value).toBe(60n * RATE);
-    await expectConserved(env);
+    // Not even a voucher the viewer's own key signs at the new rate re-prices the old watch.
+    const repriced = tab.sign([{ watch: 0, streamId, ratePerSecond: RATE * 10n, ticks: 12n }]);
+    const refused = await pair.ticks.tx.settleTabs(relay, [toEntries(repriced, new Set())]);
+    expect(refusedOf(refused)).toEqual([{ type: 'WatchTermsChanged', watch: 0 }]);
 
-    // The creator withdraws: the money really arrives. (Freeing the earnings entry also refunds its
-    // storage deposit to the caller: `storageDeposit` is negative then.)
-    const creatorBefore = await freeBalance(env.api, creator.address);
-    const withdrawal = await payments.tx.withdrawEarnings(creator, streamId);
-    expect(withdrawal.one('EarningsWithdrawn')).toMatchObject({ streamId, creator: creator.address, amount: 7n * RATE });
-    expect(await freeBalance(env.api, creator.address)).toBe(creatorBefore + 7n * RATE - withdrawal.fee - withdrawal.storageDeposit);
-    expect((await payments.query.earningsOf(creator.address, streamId)).value).toBe(0n);
-    await expectConserved(env);
-
-    // Leaving settles the final voucher, deletes the session and refunds the unspent escrow.
-    const viewerBefore = await freeBalance(env.api, viewer.address);
-    const leave = await ticks.tx.leaveStream(viewer, streamId, session.voucher(9n), true);
-    const refund = escrowBefore + deposit - 9n * RATE;
-    expect(payments.decodeEvents(leave.records).filter((e) => e.name === 'Withdrawn')).toEqual([
-      { contract: 'payment_handler', name: 'Withdrawn', args: { viewer: viewer.address, amount: refund } },
-    ]);
-    expect(leave.one('ViewerLeft')).toMatchObject({ streamId, viewer: viewer.address, sessionId: session.sessionId, ticks: 9n, reason: { type: 'Left' } });
-    expect(await freeBalance(env.api, viewer.address)).toBe(viewerBefore + refund - leave.fee - leave.storageDeposit);
-    expect((await ticks.query.sessionOf(viewer.address, streamId, viewer.address)).value).toBeNull();
-    expect((await ticks.query.liveViewers(viewer.address, streamId)).value).toBe(0);
-    expect((await payments.query.escrowOf(viewer.address, viewer.address)).value).toBe(0n);
-    expect((await ticks.query.viewerTicks(viewer.address, streamId, viewer.address)).value).toBe(9n);
-    await expectConserved(env);
-  });
-
-  it('keeps the rate locked at join when the creator changes the price', async () => {
-    const { accounts, ticks, pricing } = env;
-    const streamId = await liveStream(env, accounts.bob);
-    const session = await join(env, accounts.eve, streamId, RATE * 100n);
-
-    await pricing.tx.setPricePlan(accounts.bob, streamId, plan({ ratePerSecond: RATE * 10n }));
-    const res = await ticks.tx.recordTicks(accounts.dave, session.voucher(5n));
-
-    expect(res.one('TicksRecorded')).toMatchObject({ newTicks: 5n, amount: 5n * RATE });
-    await ticks.tx.leaveStream(accounts.eve, streamId, null, true);
+    expect(await balanceOf(viewer)).toBe(RATE * (100n - 5n - 4n - 20n));
+    expect((await pair.payments.query.earningsOf(creator.address, streamId)).value).toBe(RATE * 29n);
+    await expectAllConserved();
   });
 });
 
 describe('subscriptions', () => {
   it('a subscriber watches without per-second charges while the subscription lasts', async () => {
-    const { accounts, ticks, payments } = env;
+    const { accounts } = env;
+    const payments = pair.payments;
     const tier = { price: RATE * 1_000n, periodMs: 3_600_000n };
     const streamId = await liveStream(env, accounts.bob, plan({ tiers: [tier] }));
     const viewer = accounts.ferdie;
@@ -105,13 +90,17 @@ describe('subscriptions', () => {
     expect((await payments.query.hasSubscription(viewer.address, viewer.address, streamId)).value).toBe(true);
     expect((await payments.query.earningsOf(viewer.address, streamId)).value).toBe(tier.price);
 
-    // No escrow needed to join; vouchers count watch time but charge nothing.
-    const session = await join(env, viewer, streamId, 0n);
-    const res = await ticks.tx.recordTicks(accounts.dave, session.voucher(30n));
-    expect(res.one('TicksRecorded')).toMatchObject({ newTicks: 30n, amount: 0n });
-    expect((await ticks.query.streamTicks(viewer.address, streamId)).value).toBe(30n);
-    await ticks.tx.leaveStream(viewer, streamId, null, false);
-    await expectConserved(env);
+    // The stream still costs RATE a second; the subscriber's watch signs rate 0 (the relay takes a
+    // rate-0 watch only behind a live subscription: dapp/lib/server/media/tab-relay.ts). It counts
+    // watch time and charges nothing.
+    expect((await pair.ticks.query.quote(viewer.address, streamId, 1n)).value).toBe(RATE);
+    const tab = await openTab(pair, viewer, relay.address, RATE);
+    const res = await settle(pair, relay, [tab.sign([{ watch: 0, streamId, ratePerSecond: 0n, ticks: 30n }])]);
+    expect(settledOf(res).map((w) => [w.newTicks, w.unpaidTicks, w.amount])).toEqual([[30n, 0n, 0n]]);
+    expect(await balanceOf(viewer)).toBe(RATE);
+    expect((await pair.ticks.query.streamTicks(viewer.address, streamId)).value).toBe(30n);
+    expect((await payments.query.earningsOf(viewer.address, streamId)).value).toBe(tier.price);
+    await expectAllConserved();
   });
 
   // Audit finding 6: the creator shortens a tier between the viewer reading it and the purchase landing.
