@@ -1,9 +1,9 @@
 /**
- * The media server alone in its own process, for benches/media.ts: the real SFU, gate, relay and
- * HTTP handler, with the chain replaced by a stub in which every viewer has an open, funded session
- * whose key is derived from the viewer's address (benches/media.ts signs with the same derivation).
- * Chain reads are therefore free here; their cost is in the gas/latency benchmarks. Prints
- * "listening <port>" and serves GET /bench/cpu with process.cpuUsage().
+ * The media server alone in its own process, for benches/media.ts: the real SFU, tab gate, tab relay
+ * and HTTP handler, with the chain replaced by a stub in which every tab is open and funded, its
+ * session key derived from its id (benches/media.ts signs with the same derivation). Chain reads are
+ * therefore free here; their cost is in the gas/latency benchmarks. Nothing is settled (no settler).
+ * Prints "listening <port>" and serves GET /bench/cpu with process.cpuUsage().
  *
  * Run by benches/media.ts; not on its own.
  */
@@ -13,25 +13,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { SessionKey } from '../dapp/lib/protocol/voucher.ts';
-import type { ChainReader } from '../dapp/lib/server/media/chain.ts';
+import type { TabChain } from '../dapp/lib/server/media/chain.ts';
 import { createMediaServer } from '../dapp/lib/server/media/server.ts';
 import { Store } from '../dapp/lib/server/media/store.ts';
 
 export const BENCH_TICK_STREAM = '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM';
-export const benchKey = (viewer: string) => SessionKey.fromSeed(blake2AsHex(`bench:${viewer}`) as `0x${string}`);
+export const BENCH_GENESIS = `0x${'b3'.repeat(32)}` as const;
+export const BENCH_RATE = 1_000_000n;
+export const benchTabKey = (tabId: bigint) => SessionKey.fromSeed(blake2AsHex(`bench:tab:${tabId}`) as `0x${string}`);
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const keys = new Map<string, `0x${string}`>();
-  const chain: ChainReader = {
-    tickStream: BENCH_TICK_STREAM,
-    stream: async () => ({ creator: BENCH_TICK_STREAM, live: true }),
-    session: async (_id, viewer) => {
-      let k = keys.get(viewer);
-      if (!k) keys.set(viewer, (k = benchKey(viewer).publicKey));
-      return { id: 1n, sessionKey: k, ratePerSecond: 1_000_000n, ticksSettled: 0n };
+  const keys = new Map<bigint, `0x${string}`>();
+  const chain: TabChain = {
+    tabScope: async () => ({ genesisHash: BENCH_GENESIS, contract: BENCH_TICK_STREAM }),
+    tab: async (id) => {
+      let k = keys.get(id);
+      if (!k) keys.set(id, (k = benchTabKey(id).publicKey));
+      return { id, viewer: BENCH_TICK_STREAM, sessionKey: k, relay: BENCH_TICK_STREAM, balance: 10n ** 15n, nextWatch: 0, watches: [], closing: false };
     },
-    escrow: async () => 10n ** 15n,
+    quote: async () => BENCH_RATE,
     hasSubscription: async () => false,
+    stream: async () => ({ creator: BENCH_TICK_STREAM, live: true }),
   };
   const dir = mkdtempSync(join(tmpdir(), 'vilo-bench-'));
   const store = new Store(join(dir, 'relay.sqlite'));

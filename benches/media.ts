@@ -2,8 +2,9 @@
  * Media server figures, on loopback, with the server in its own process (benches/media-server.ts:
  * the real SFU, gate and relay; a stub chain in which every viewer is funded):
  * - server CPU at 10, 50, 100 viewers of one 720p H.264 stream at a constant 1.5 Mbps (ffmpeg testsrc2
- *   → werift WHIP publisher, as OBS in CBR), each viewer a werift WHEP client in this process signing
- *   a voucher a second; viewers per core from a straight line through those points;
+ *   → werift WHIP publisher, as OBS in CBR), each viewer a werift WHEP client in this process paying
+ *   from a tab of its own: the dApp's TabTicker signs a tab voucher a second; viewers per core from a
+ *   straight line through those points;
  * - RTP forwarding latency (encoder output → viewer receipt, same clock; glass-to-glass is not
  *   measured here);
  * - time from the WHEP request to the first video packet;
@@ -13,12 +14,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { VoucherTicker } from '../dapp/lib/media/ticker.ts';
+import { TabTicker } from '../dapp/lib/media/tab-ticker.ts';
+import { tabWhepHeaders } from '../dapp/lib/media/tab-wire.ts';
 import { encoderPublisher, rtpViewer, type RtpViewer } from '../tests/browser/media-clients.ts';
 import { fmt, writeSection } from './lib.ts';
-import { BENCH_TICK_STREAM, benchKey } from './media-server.ts';
+import { BENCH_GENESIS, BENCH_RATE, BENCH_TICK_STREAM, benchTabKey } from './media-server.ts';
 
 const COUNTS = [10, 50, 100];
 const MEASURE_MS = 10_000;
@@ -58,9 +59,8 @@ const pub = await encoderPublisher({
 });
 await sleep(3_000);
 
-const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 interface Watcher {
-  ticker: VoucherTicker;
+  ticker: TabTicker;
   view: RtpViewer;
   firstPacketMs: number;
   /** Wall-clock ms of the last voucher the server accepted. */
@@ -69,30 +69,24 @@ interface Watcher {
 const watchers: Watcher[] = [];
 
 async function addViewer(i: number, measureLatency: boolean): Promise<Watcher> {
-  const viewer = keyring.addFromUri(`//bench/viewer/${i}`).address;
+  const tabId = BigInt(i + 1);
   let lastAccepted = 0;
-  const ticker = new VoucherTicker({
-    contract: BENCH_TICK_STREAM,
-    key: benchKey(viewer),
-    streamId: 1n,
-    viewer,
-    sessionId: 1n,
-    startTicks: 0n,
+  const ticker = new TabTicker({
+    scope: { genesisHash: BENCH_GENESIS, contract: BENCH_TICK_STREAM, tabId },
+    key: benchTabKey(tabId),
     baseUrl: base,
     onTick: (e) => {
       if (e.accepted) lastAccepted = Date.now();
     },
   });
-  ticker.start();
+  ticker.startWatch(0, 1n, BENCH_RATE);
   while (!ticker.latest()) await sleep(20);
   let t0 = performance.now();
   let first = 0;
   const connect = () => rtpViewer({
     baseUrl: base,
     streamId: 1n,
-    viewer,
-    sessionId: 1n,
-    voucher: ticker.latest()!,
+    headers: tabWhepHeaders({ tabId, watch: 0, voucher: ticker.latest()! }),
     onRtp: (rtp) => {
       if (!first) first = performance.now();
       if (measureLatency && sampling) {
@@ -173,9 +167,9 @@ try {
   const md = `
 One 1280×720 H.264 stream at a constant 1.5 Mbit/s (ffmpeg \`testsrc2\`, x264 in CBR with filler, as
 OBS sends by default) published over WHIP by a werift client; N werift WHEP viewers in the bench
-process, each signing and posting a voucher every second (the gate and the relay's signature checks
-run for every one of them). The media server runs alone in its own process
-(\`benches/media-server.ts\`) with the chain replaced by a stub that funds everyone, so chain reads cost
+process, each paying from a tab of its own: signing and posting a tab voucher every second (the tab
+gate and the tab relay's signature checks run for every one of them). The media server runs alone in its own process
+(\`benches/media-server.ts\`) with the chain replaced by a stub in which every tab is open and funded, so chain reads cost
 nothing here. CPU is the server process's user + system time over ${MEASURE_MS / 1000} s, as a share of one
 core; the machine has 2 cores, shared with the viewers' process and ffmpeg.
 
