@@ -93,6 +93,9 @@ export function buildContracts({ force = false } = {}): void {
     throw new Error(`the contract builder is not at ${bin}; run \`npm run setup\` (its "contract builder" step builds it)`);
   }
   sharedTargetDir(names);
+  // Until every contract is built, the artifacts are not those of any one source: an interrupted build
+  // (Ctrl-C, a killed test run) must not leave the old stamp beside a half-replaced set.
+  rmSync(STAMP, { force: true });
   for (const name of names) {
     const t0 = Date.now();
     console.log(`[contracts] building ${name} (release) ...`);
