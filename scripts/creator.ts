@@ -9,6 +9,7 @@
  *   list     [--creator ADDRESS]                  streams of a creator (default: the signer)
  *   earnings [<stream-id>…]                       unwithdrawn earnings (default: all the signer's streams)
  *   withdraw <stream-id>                          pay a stream's earnings to the signer
+ *   profile  [--name N [--avatar CID] | --clear]  show, set or remove the signer's creator profile
  * Pricing: --premium-rate R, --tier PRICE:DAYS (repeat, at most 3), --dynamic FLOOR:CEILING:STEP.
  *   Rates are plancks per second; prices plancks (1 UNIT = 10^12 plancks).
  * Common: --url ws://… (default $CONTRACTS_NODE_URL), --deployment FILE (default deployments/<chain>.json),
@@ -93,6 +94,9 @@ async function main(argv: string[]): Promise<unknown> {
       dynamic: { type: 'string' },
       live: { type: 'boolean' },
       creator: { type: 'string' },
+      name: { type: 'string' },
+      avatar: { type: 'string' },
+      clear: { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -144,11 +148,11 @@ async function main(argv: string[]): Promise<unknown> {
       }
       case 'list': {
         const creator = v.creator ?? me.address;
-        const streams = (await registry.query.streamsOf(me.address, creator, 0, 50)).value;
+        const [streams, profile] = await Promise.all([registry.query.streamsOf(me.address, creator, 0, 50), registry.query.profileOf(me.address, creator)]);
         const rows = await Promise.all(
-          streams.map(async (s) => ({ ...s, plan: (await pricing.query.pricePlan(me.address, s.id)).value })),
+          streams.value.map(async (s) => ({ ...s, plan: (await pricing.query.pricePlan(me.address, s.id)).value })),
         );
-        return { creator, streams: rows };
+        return { creator, profile: profile.value, streams: rows };
       }
       case 'earnings': {
         const ids = rest.length ? rest.map(streamId) : (await registry.query.streamsOf(me.address, me.address, 0, 50)).value.map((s) => s.id);
@@ -160,8 +164,20 @@ async function main(argv: string[]): Promise<unknown> {
         const r = await payments.tx.withdrawEarnings(me, id);
         return { streamId: id, withdrawn: r.one('EarningsWithdrawn').amount, fee: r.fee, blockHash: r.blockHash };
       }
+      case 'profile': {
+        if (v.clear && (v.name || v.avatar)) throw new UsageError('profile takes --clear alone, or --name (and --avatar)');
+        if (v.avatar !== undefined && v.name === undefined) throw new UsageError('profile --avatar needs --name (the whole profile is replaced)');
+        if (v.clear) {
+          progress('removing the profile …');
+          await registry.tx.clearProfile(me);
+        } else if (v.name !== undefined) {
+          progress('setting the profile …');
+          await registry.tx.setProfile(me, { name: v.name, avatarCid: v.avatar || null });
+        }
+        return { account: me.address, profile: (await registry.query.profileOf(me.address, me.address)).value };
+      }
       default:
-        throw new UsageError(`unknown command "${command}" (create, price, live, list, earnings, withdraw; --help)`);
+        throw new UsageError(`unknown command "${command}" (create, price, live, list, earnings, withdraw, profile; --help)`);
     }
   } finally {
     await api.disconnect();
@@ -180,11 +196,16 @@ export function humanOutput(out: Record<string, unknown>): string {
       s.plan ? s.plan.ratePerSecond : 'no price',
       s.plan?.tiers.length ?? 0,
     ]);
-    return `streams of ${out.creator}\n${rows.length ? table(['id', 'title', 'category', 'status', 'plancks/s', 'tiers'], rows) : '(none)'}`;
+    const profile = out.profile as { name: string } | null;
+    return `streams of ${profile ? `${profile.name} (${out.creator})` : out.creator}\n${rows.length ? table(['id', 'title', 'category', 'status', 'plancks/s', 'tiers'], rows) : '(none)'}`;
   }
   if (Array.isArray(out.earnings)) {
     const rows = (out.earnings as { streamId: bigint; earnings: bigint }[]).map((r) => [r.streamId, r.earnings]);
     return `${table(['stream', 'earnings (plancks)'], rows)}\ntotal: ${plancks(out.total)}`;
+  }
+  if ('profile' in out && 'account' in out) {
+    const p = out.profile as { name: string; avatarCid: string | null } | null;
+    return p ? `account: ${out.account}\nname: ${p.name}\navatar: ${p.avatarCid ?? '(none)'}` : `account: ${out.account}\nprofile: (none)`;
   }
   return Object.entries(out)
     .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)) : String(v)}`)

@@ -26,6 +26,11 @@ export interface Stream {
   statusChangedAtMs: bigint;
 }
 
+export interface Profile {
+  name: string;
+  avatarCid: string | null;
+}
+
 export type StreamRegistryError =
   | { type: 'EmptyTitle' }
   | { type: 'TitleTooLong'; max: number }
@@ -37,12 +42,22 @@ export type StreamRegistryError =
   | { type: 'NotCreator'; streamId: bigint }
   | { type: 'StatusUnchanged'; streamId: bigint; live: boolean }
   | { type: 'InvalidPageSize'; max: number }
-  | { type: 'Overflow' };
+  | { type: 'Overflow' }
+  | { type: 'EmptyName' }
+  | { type: 'NameTooLong'; max: number }
+  | { type: 'NameHasControlCharacter' }
+  | { type: 'InvalidAvatar'; max: number }
+  | { type: 'NoProfile' }
+  | { type: 'TooManyAccounts'; max: number };
 
 /** Events of stream_registry. */
 export type StreamRegistryEvent =
+  /** An account set or replaced its creator profile. */
+  | { contract: string; name: 'ProfileSet'; args: { account: string; name: string } }
   /** A stream's title, description, category or thumbnail changed. */
   | { contract: string; name: 'StreamUpdated'; args: { streamId: bigint } }
+  /** An account deleted its creator profile. */
+  | { contract: string; name: 'ProfileCleared'; args: { account: string } }
   /** A stream was registered. */
   | { contract: string; name: 'StreamRegistered'; args: { streamId: bigint; creator: string; title: string } }
   /** A stream went live or offline. */
@@ -60,7 +75,13 @@ const ERROR_SENTENCES: Record<string, string> = {
   "NotCreator": "The caller is not the stream's creator.",
   "StatusUnchanged": "The stream already has this live status.",
   "InvalidPageSize": "A page was asked for with a limit of zero or above `max`.",
-  "Overflow": "The id or a counter would overflow."
+  "Overflow": "The id or a counter would overflow.",
+  "EmptyName": "The display name is empty (or only whitespace).",
+  "NameTooLong": "The display name is longer than `max` bytes.",
+  "NameHasControlCharacter": "The display name contains a control character (a line break, a tab, a direction override…).",
+  "InvalidAvatar": "The avatar content id is empty or longer than `max` bytes.",
+  "NoProfile": "The caller has no profile to clear.",
+  "TooManyAccounts": "More than `max` accounts were asked for at once."
 };
 
 /** Typed client of the stream_registry contract at `address`. */
@@ -101,6 +122,18 @@ export class StreamRegistryContract extends InkContract {
     /** Number of streams `creator` registered. */
     creatorStreamCount: (caller: string, creator: string, opts?: QueryOptions): Promise<QueryResult<number>> =>
       this.call(caller, 'creatorStreamCount', [creator], opts, false),
+    /** Sets or replaces the caller's creator profile. Requirements: the profile passes [`validate_profile`]. Emits [`ProfileSet`]. Throws ContractError with the contract's named error. */
+    setProfile: (caller: string, profile: Profile, opts?: QueryOptions): Promise<QueryResult<null>> =>
+      this.call(caller, 'setProfile', [profile], opts, true),
+    /** Deletes the caller's creator profile (its storage deposit comes back). Requirements: the caller has a profile. Emits [`ProfileCleared`]. Throws ContractError with the contract's named error. */
+    clearProfile: (caller: string, opts?: QueryOptions): Promise<QueryResult<null>> =>
+      this.call(caller, 'clearProfile', [], opts, true),
+    /** The account's creator profile, if it set one. */
+    profileOf: (caller: string, account: string, opts?: QueryOptions): Promise<QueryResult<Profile | null>> =>
+      this.call(caller, 'profileOf', [account], opts, false),
+    /** The profiles of up to `MAX_PROFILES` accounts, in their order: one read for a page of streams. Throws ContractError with the contract's named error. */
+    profiles: (caller: string, accounts: string[], opts?: QueryOptions): Promise<QueryResult<(Profile | null)[]>> =>
+      this.call(caller, 'profiles', [accounts], opts, true),
   };
 
   /** Transactions: dry-run, sign, submit, wait for inclusion. */
@@ -114,5 +147,11 @@ export class StreamRegistryContract extends InkContract {
     /** Sets a stream live (`true`) or offline (`false`). The seed's `update_stream_status`. Requirements: the caller created the stream; the status differs from the current one. Emits [`StreamStatusChanged`]. Throws ContractError with the contract's named error. */
     setLive: (signer: Signer, streamId: bigint, live: boolean, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent, Extract<StreamRegistryEvent, { name: 'StreamStatusChanged' }>>> =>
       this.send(signer, 'setLive', [streamId, live], opts, true, ["StreamStatusChanged"]),
+    /** Sets or replaces the caller's creator profile. Requirements: the profile passes [`validate_profile`]. Emits [`ProfileSet`]. Throws ContractError with the contract's named error. */
+    setProfile: (signer: Signer, profile: Profile, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent, Extract<StreamRegistryEvent, { name: 'ProfileSet' }>>> =>
+      this.send(signer, 'setProfile', [profile], opts, true, ["ProfileSet"]),
+    /** Deletes the caller's creator profile (its storage deposit comes back). Requirements: the caller has a profile. Emits [`ProfileCleared`]. Throws ContractError with the contract's named error. */
+    clearProfile: (signer: Signer, opts?: TxOptions): Promise<TxResult<null, StreamRegistryEvent, Extract<StreamRegistryEvent, { name: 'ProfileCleared' }>>> =>
+      this.send(signer, 'clearProfile', [], opts, true, ["ProfileCleared"]),
   };
 }

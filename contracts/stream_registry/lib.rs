@@ -6,6 +6,10 @@
 //! page through all streams or through one creator's streams, and count them. This is the seed's
 //! StreamRegistry pallet (`register_stream`, `update_stream_status`) as an ink! contract.
 //!
+//! Every account may also set a creator profile (a display name and an optional avatar content id)
+//! that viewers see beside its streams; it is the account's own claim, shown as such, and one entry
+//! per account, deleted by `clear_profile`.
+//!
 //! ## Invariants
 //! - Stream ids are `1..=stream_count()`, assigned in registration order and never reused.
 //! - `creator_stream_count(c) == |{ s : streams[s].creator == c }|`, and
@@ -19,7 +23,8 @@
 //!
 //! ## Interface
 //! `register_stream`, `update_stream`, `set_live` (the seed's `update_stream_status`), `get_stream`,
-//! `list_streams`, `streams_of`, `stream_count`, `creator_stream_count`.
+//! `list_streams`, `streams_of`, `stream_count`, `creator_stream_count`; profiles: `set_profile`,
+//! `clear_profile`, `profile_of`, `profiles`.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
@@ -40,6 +45,12 @@ pub mod stream_registry {
     pub const MAX_THUMBNAIL_LEN: u32 = 96;
     /// Most streams one paging call returns.
     pub const MAX_PAGE: u32 = 50;
+    /// Longest display name, in UTF-8 bytes.
+    pub const MAX_NAME_LEN: u32 = 48;
+    /// Longest avatar content id, in bytes (as for thumbnails).
+    pub const MAX_AVATAR_LEN: u32 = 96;
+    /// Most accounts one `profiles` read takes.
+    pub const MAX_PROFILES: u32 = 200;
 
     /// A stream was registered.
     #[ink(event)]
@@ -72,6 +83,24 @@ pub mod stream_registry {
         pub live: bool,
     }
 
+    /// An account set or replaced its creator profile.
+    #[ink(event)]
+    pub struct ProfileSet {
+        /// The account.
+        #[ink(topic)]
+        pub account: AccountId,
+        /// Its display name.
+        pub name: String,
+    }
+
+    /// An account deleted its creator profile.
+    #[ink(event)]
+    pub struct ProfileCleared {
+        /// The account.
+        #[ink(topic)]
+        pub account: AccountId,
+    }
+
     /// Why a message was refused. Nothing changes when one is returned.
     #[derive(Debug, PartialEq, Eq, Clone)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -101,6 +130,18 @@ pub mod stream_registry {
         InvalidPageSize { max: u32 },
         /// The id or a counter would overflow.
         Overflow,
+        /// The display name is empty (or only whitespace).
+        EmptyName,
+        /// The display name is longer than `max` bytes.
+        NameTooLong { max: u32 },
+        /// The display name contains a control character (a line break, a tab, a direction override…).
+        NameHasControlCharacter,
+        /// The avatar content id is empty or longer than `max` bytes.
+        InvalidAvatar { max: u32 },
+        /// The caller has no profile to clear.
+        NoProfile,
+        /// More than `max` accounts were asked for at once.
+        TooManyAccounts { max: u32 },
     }
 
     /// Result type of this contract's messages.
@@ -145,6 +186,17 @@ pub mod stream_registry {
         pub thumbnail_cid: Option<String>,
     }
 
+    /// How a creator is shown to viewers: chosen by the account itself.
+    #[derive(Debug, PartialEq, Eq, Clone)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Profile {
+        /// Display name, 1..=`MAX_NAME_LEN` bytes, no control characters.
+        pub name: String,
+        /// Content id of an avatar image, 1..=`MAX_AVATAR_LEN` bytes, if any.
+        pub avatar_cid: Option<String>,
+    }
+
     /// The registry's storage.
     #[ink(storage)]
     #[derive(Default)]
@@ -157,6 +209,8 @@ pub mod stream_registry {
         creator_streams: Mapping<(AccountId, u32), StreamId>,
         /// Number of streams each creator registered.
         creator_stream_count: Mapping<AccountId, u32>,
+        /// Creator profiles, one per account that set one.
+        profiles: Mapping<AccountId, Profile>,
     }
 
     impl StreamRegistry {
@@ -293,6 +347,49 @@ pub mod stream_registry {
             self.creator_stream_count.get(creator).unwrap_or(0)
         }
 
+        /// Sets or replaces the caller's creator profile.
+        ///
+        /// Requirements: the profile passes [`validate_profile`].
+        /// Emits [`ProfileSet`].
+        #[ink(message)]
+        pub fn set_profile(&mut self, profile: Profile) -> Result<()> {
+            validate_profile(&profile)?;
+            let account = self.env().caller();
+            let name = profile.name.clone();
+            self.profiles.insert(account, &profile);
+            self.env().emit_event(ProfileSet { account, name });
+            Ok(())
+        }
+
+        /// Deletes the caller's creator profile (its storage deposit comes back).
+        ///
+        /// Requirements: the caller has a profile.
+        /// Emits [`ProfileCleared`].
+        #[ink(message)]
+        pub fn clear_profile(&mut self) -> Result<()> {
+            let account = self.env().caller();
+            if self.profiles.take(account).is_none() {
+                return Err(Error::NoProfile);
+            }
+            self.env().emit_event(ProfileCleared { account });
+            Ok(())
+        }
+
+        /// The account's creator profile, if it set one.
+        #[ink(message)]
+        pub fn profile_of(&self, account: AccountId) -> Option<Profile> {
+            self.profiles.get(account)
+        }
+
+        /// The profiles of up to `MAX_PROFILES` accounts, in their order: one read for a page of streams.
+        #[ink(message)]
+        pub fn profiles(&self, accounts: Vec<AccountId>) -> Result<Vec<Option<Profile>>> {
+            if u32::try_from(accounts.len()).map_or(true, |n| n > MAX_PROFILES) {
+                return Err(Error::TooManyAccounts { max: MAX_PROFILES });
+            }
+            Ok(accounts.into_iter().map(|a| self.profiles.get(a)).collect())
+        }
+
         /// The stream, if it exists and the caller created it.
         fn owned_stream(&self, stream_id: StreamId) -> Result<Stream> {
             let stream = self
@@ -337,6 +434,34 @@ pub mod stream_registry {
         Ok(())
     }
 
+    /// Checks a profile's bounds: a visible name without control characters, a bounded avatar id.
+    fn validate_profile(p: &Profile) -> Result<()> {
+        if p.name.trim().is_empty() {
+            return Err(Error::EmptyName);
+        }
+        if exceeds(&p.name, MAX_NAME_LEN) {
+            return Err(Error::NameTooLong { max: MAX_NAME_LEN });
+        }
+        if p.name.chars().any(is_control) {
+            return Err(Error::NameHasControlCharacter);
+        }
+        if let Some(cid) = &p.avatar_cid {
+            if cid.is_empty() || exceeds(cid, MAX_AVATAR_LEN) {
+                return Err(Error::InvalidAvatar {
+                    max: MAX_AVATAR_LEN,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Control characters, and the invisible format characters that reorder or hide text
+    /// (bidirectional overrides and isolates, zero-width characters).
+    fn is_control(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    }
+
     fn exceeds(s: &str, max: u32) -> bool {
         u32::try_from(s.len()).map_or(true, |len| len > max)
     }
@@ -350,7 +475,7 @@ pub mod stream_registry {
 }
 
 pub use self::stream_registry::{
-    Error, Stream, StreamDetails, StreamId, StreamRegistry, StreamRegistryRef,
+    Error, Profile, Stream, StreamDetails, StreamId, StreamRegistry, StreamRegistryRef,
 };
 
 #[cfg(test)]

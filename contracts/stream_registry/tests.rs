@@ -206,3 +206,100 @@ fn page_size_must_be_between_one_and_the_maximum() {
     assert_eq!(registry.list_streams(1, MAX_PAGE + 1), err);
     assert_eq!(registry.streams_of(accounts().alice, 0, 0), err);
 }
+
+fn profile(name: &str, avatar: Option<&str>) -> Profile {
+    Profile {
+        name: name.into(),
+        avatar_cid: avatar.map(Into::into),
+    }
+}
+
+#[ink::test]
+fn set_profile_stores_it_for_the_caller_only() {
+    // given
+    let mut registry = StreamRegistry::new();
+    as_caller(accounts().bob);
+    // when
+    registry
+        .set_profile(profile("Night Jazz Club", Some("bafkreiexample")))
+        .unwrap();
+    // then
+    assert_eq!(
+        registry.profile_of(accounts().bob),
+        Some(profile("Night Jazz Club", Some("bafkreiexample")))
+    );
+    assert_eq!(registry.profile_of(accounts().alice), None);
+    assert_eq!(events(), 1, "one ProfileSet event");
+}
+
+#[ink::test]
+fn set_profile_replaces_the_previous_one() {
+    let mut registry = StreamRegistry::new();
+    as_caller(accounts().bob);
+    registry.set_profile(profile("Old", Some("cid"))).unwrap();
+    registry.set_profile(profile("New", None)).unwrap();
+    assert_eq!(registry.profile_of(accounts().bob), Some(profile("New", None)));
+}
+
+#[ink::test]
+fn set_profile_refuses_bad_names_and_avatars_and_changes_nothing() {
+    let mut registry = StreamRegistry::new();
+    as_caller(accounts().bob);
+    registry.set_profile(profile("Kept", None)).unwrap();
+    let long = "n".repeat(MAX_NAME_LEN as usize + 1);
+    let long_cid = "c".repeat(MAX_AVATAR_LEN as usize + 1);
+    let cases = [
+        (profile("  ", None), Error::EmptyName),
+        (profile(&long, None), Error::NameTooLong { max: MAX_NAME_LEN }),
+        (profile("Two\nlines", None), Error::NameHasControlCharacter),
+        // A right-to-left override makes "Alice\u{202E}gnp.exe" render as another name.
+        (profile("Alice\u{202E}evil", None), Error::NameHasControlCharacter),
+        (profile("Zero\u{200B}width", None), Error::NameHasControlCharacter),
+        (profile("Fine", Some("")), Error::InvalidAvatar { max: MAX_AVATAR_LEN }),
+        (profile("Fine", Some(&long_cid)), Error::InvalidAvatar { max: MAX_AVATAR_LEN }),
+    ];
+    for (bad, error) in cases {
+        assert_eq!(registry.set_profile(bad.clone()), Err(error), "{bad:?}");
+    }
+    assert_eq!(registry.profile_of(accounts().bob), Some(profile("Kept", None)));
+    assert_eq!(events(), 1, "only the first, valid, profile emitted an event");
+}
+
+#[ink::test]
+fn a_name_of_exactly_the_bound_in_multibyte_characters_is_accepted() {
+    let mut registry = StreamRegistry::new();
+    // 16 three-byte characters: 48 bytes.
+    let name = "संगीत".chars().cycle().take(16).collect::<String>();
+    assert_eq!(name.len(), MAX_NAME_LEN as usize);
+    assert_eq!(registry.set_profile(profile(&name, None)), Ok(()));
+}
+
+#[ink::test]
+fn clear_profile_deletes_it_and_refuses_when_there_is_none() {
+    let mut registry = StreamRegistry::new();
+    as_caller(accounts().bob);
+    assert_eq!(registry.clear_profile(), Err(Error::NoProfile));
+    registry.set_profile(profile("Bob", None)).unwrap();
+    assert_eq!(registry.clear_profile(), Ok(()));
+    assert_eq!(registry.profile_of(accounts().bob), None);
+    assert_eq!(events(), 2, "ProfileSet, then ProfileCleared");
+}
+
+#[ink::test]
+fn profiles_reads_many_accounts_in_order_and_bounds_the_request() {
+    let mut registry = StreamRegistry::new();
+    as_caller(accounts().bob);
+    registry.set_profile(profile("Bob", None)).unwrap();
+    as_caller(accounts().eve);
+    registry.set_profile(profile("Eve", None)).unwrap();
+    let a = accounts();
+    assert_eq!(
+        registry.profiles(vec![a.eve, a.alice, a.bob]),
+        Ok(vec![Some(profile("Eve", None)), None, Some(profile("Bob", None))])
+    );
+    let too_many = vec![a.alice; MAX_PROFILES as usize + 1];
+    assert_eq!(
+        registry.profiles(too_many),
+        Err(Error::TooManyAccounts { max: MAX_PROFILES })
+    );
+}

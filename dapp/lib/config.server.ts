@@ -7,7 +7,7 @@ import { env } from '$env/dynamic/private';
 
 export type { ChainConfig };
 
-import { parseDisplayCurrency, type ChainConfig } from './config.ts';
+import { parseDisplayCurrency, parseIpfsGateway, type ChainConfig } from './config.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -28,9 +28,10 @@ function readConfig(): ChainConfig {
     throw new ConfigError('VILO_CHAIN_URL and VILO_DEPLOYMENT must be set (npm run dev sets both)');
   }
   const deployment = JSON.parse(readFileSync(file, 'utf8')) as { contracts: Record<string, { address: string }> };
-  let displayCurrency;
+  let displayCurrency, ipfsGateway;
   try {
     displayCurrency = parseDisplayCurrency(env.VILO_DISPLAY_CURRENCY);
+    ipfsGateway = parseIpfsGateway(env.VILO_IPFS_GATEWAY);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -38,5 +39,6 @@ function readConfig(): ChainConfig {
     chainUrl,
     contracts: Object.fromEntries(Object.entries(deployment.contracts).map(([k, v]) => [k, v.address])),
     displayCurrency,
+    ipfsGateway,
   };
 }

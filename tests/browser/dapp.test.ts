@@ -268,9 +268,23 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     await c.page.getByTestId('withdrawn').waitFor({ timeout: 30_000 });
     expect(await transfers(env.api, env.payments.address, bob.address, block0)).toEqual([earned]);
     expect((await env.payments.query.earningsOf(bob.address, streamId)).value).toBe(0n);
+
+    // A profile: the name viewers see beside the stream on Discover and the watch page, with the
+    // address it belongs to (a name is anyone's to choose).
+    await go(c.page, '/creator');
+    await c.page.getByTestId('profile-name').fill("Bob's workshop");
+    await c.page.getByRole('button', { name: /^(Set|Save) profile$/ }).click();
+    await poll(async () => (await env.registry.query.profileOf(bob.address, bob.address)).value?.name, { timeout: 30_000 }).toBe("Bob's workshop");
+    await go(c.page, '/');
+    const card = c.page.locator(`[data-stream-id="${streamId}"]`);
+    await poll(() => card.getByTestId('creator-name').textContent(), { timeout: 20_000 }).toBe("Bob's workshop");
+    expect(await card.getByTestId('creator').getAttribute('title')).toBe(bob.address);
+    await go(c.page, `/watch/${streamId}`);
+    await poll(() => c.page.getByTestId('creator-name').textContent(), { timeout: 20_000 }).toBe("Bob's workshop");
+    await screenshot(c.page, 'watch-creator-profile');
     expect(failing(c.errors)).toEqual([]);
     await c.context.close();
-  }, 240_000);
+  }, 300_000);
 
   it('a viewer watches a stream its creator sends over RTMP (OBS without WHIP): HLS in the watch page, paid by the tab', async () => {
     const { charlie } = env.accounts;

@@ -68,6 +68,26 @@ describe('creator commands', () => {
     expect(res.out.error).toMatchObject({ name: 'ContractError', type: 'NotCreator' });
   });
 
+  it('sets a creator profile that list shows, refuses a name that could disguise itself, and removes it', async () => {
+    const eve = env.accounts.eve.address;
+    const set = await cli('profile', '--dev', 'eve', '--name', 'Eve at the piano', '--avatar', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku');
+    expect(set.code, JSON.stringify(set.out)).toBe(0);
+    expect(set.out).toEqual({ account: eve, profile: { name: 'Eve at the piano', avatarCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku' } });
+    expect((await env.registry.query.profileOf(eve, eve)).value?.name).toBe('Eve at the piano');
+    expect((await cli('list', '--dev', 'eve')).out.profile).toMatchObject({ name: 'Eve at the piano' });
+
+    // A right-to-left override would show another name than the one stored: refused by name, nothing changes.
+    const sneaky = await cli('profile', '--dev', 'eve', '--name', 'Eve\u202Eevil');
+    expect(sneaky.code, JSON.stringify(sneaky.out)).toBe(1);
+    expect(sneaky.out.error).toMatchObject({ name: 'ContractError', type: 'NameHasControlCharacter' });
+    expect((await env.registry.query.profileOf(eve, eve)).value?.name).toBe('Eve at the piano');
+
+    const cleared = await cli('profile', '--dev', 'eve', '--clear');
+    expect(cleared.out).toEqual({ account: eve, profile: null });
+    expect((await env.registry.query.profileOf(eve, eve)).value).toBeNull();
+    expect((await cli('profile', '--dev', 'eve', '--clear')).out.error).toMatchObject({ type: 'NoProfile' });
+  });
+
   it('rejects bad input with a clear message and exit code 2, sending nothing', async () => {
     const res = await cli('create', '--dev', 'ferdie', '--title', 'x', '--category', 'y', '--rate', 'ten');
     expect(res.code).toBe(2);

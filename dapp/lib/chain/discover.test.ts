@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoriesOf, filterStreams, thumbnailStyle } from './discover.ts';
+import { avatarStyle, categoriesOf, filterStreams, shortAddress, thumbnailStyle } from './discover.ts';
 
 const row = (id: bigint, title: string, category: string, live: boolean, viewers = 0, description = '') => ({ id, title, category, live, viewers, description });
 const rows = [
@@ -22,6 +22,21 @@ describe('discover', () => {
     expect(filterStreams(rows, '', 'jazz piano').map((r) => r.id)).toEqual([4n]);
     expect(filterStreams(rows, '', 'opera')).toEqual([]);
     expect(filterStreams(rows, '', '', true).map((r) => r.id)).toEqual([3n, 4n, 2n]);
+  });
+  it("finds a stream by its creator's display name", () => {
+    const named = [...rows, { ...row(5n, 'Late set', 'music', false), profile: { name: 'Ravi Shankar Fan Club' } }];
+    expect(filterStreams(named, '', 'ravi').map((r) => r.id)).toEqual([5n]);
+    expect(filterStreams(named, '', 'ravi jazz')).toEqual([]);
+  });
+  it('draws a creator without an avatar from the address, with the name\'s initial', () => {
+    const alice = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
+    const bob = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
+    expect(avatarStyle(alice, 'ravi')).toEqual({ background: avatarStyle(alice, null).background, glyph: 'R' });
+    expect(avatarStyle(alice, null).glyph).toBe('5');
+    expect(avatarStyle(alice, '  ').glyph).toBe('5');
+    expect(avatarStyle(alice, null).background).not.toBe(avatarStyle(bob, null).background);
+    expect(avatarStyle(alice, 'संगीत').glyph).toBe('स');
+    expect(shortAddress(alice)).toBe('5Grw…utQY');
   });
   it('derives a stable thumbnail per stream', () => {
     expect(thumbnailStyle(2n, 'Rust', 'coding')).toEqual(thumbnailStyle(2n, 'Rust', 'coding'));
