@@ -123,7 +123,12 @@ export class StreamView {
     const tier = this.stream?.plan?.tiers[index];
     if (!tier) throw new Error('No such tier');
     const signer = await this.wallet.signer();
-    await this.tx.run(`Subscribe (tier ${index + 1})`, (o) => c.payments.tx.buySubscription(signer, this.streamId, index, tier.periodMs, { ...o, value: tier.price }));
+    const res = await this.tx.run(`Subscribe (tier ${index + 1})`, (o) => c.payments.tx.buySubscription(signer, this.streamId, index, tier.periodMs, { ...o, value: tier.price }));
+    // What the block says, at once: the refresh below may be superseded by a poll that began while the
+    // purchase was on its way (its answer is then dropped), and the caller acts on `subscribed` now.
+    this.subscribed = true;
+    this.rate = 0n;
+    this.subscribedUntilMs = res.one('SubscriptionPurchased').expiresAtMs;
     await this.refresh();
   }
 
