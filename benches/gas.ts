@@ -34,6 +34,9 @@ try {
   const details = { title: 'Benchmark stream', description: 'A description of typical length for a live stream.', category: 'music', thumbnailCid: null };
   const id = (await measure('stream_registry.register_stream', () => b.registry.tx.registerStream(bob, details))).one('StreamRegistered').streamId;
   await measure('stream_registry.update_stream', () => b.registry.tx.updateStream(bob, id, { ...details, title: 'Renamed' }));
+  await measure('stream_registry.set_profile (name + avatar id)', () =>
+    b.registry.tx.setProfile(bob, { name: 'A display name of typical length', avatarCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku' }),
+  );
   const tier = { price: RATE * 3_600n, periodMs: 2_592_000_000n };
   await measure('pricing_engine.set_price_plan (3 tiers, dynamic rule)', () =>
     b.pricing.tx.setPricePlan(bob, id, {

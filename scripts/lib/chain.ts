@@ -32,15 +32,20 @@ export class SignerError extends Error {
 /** Connects to `url` or fails with a ChainConnectError after `timeoutMs`. */
 export async function connect(url: string, timeoutMs = 15_000): Promise<ApiPromise> {
   const provider = new WsProvider(url, false);
-  const timer = new Promise<never>((_, fail) =>
-    setTimeout(() => fail(new ChainConnectError(`no chain answered at ${url} within ${timeoutMs / 1000}s`)), timeoutMs),
-  );
+  let timeout: NodeJS.Timeout | undefined;
+  const timer = new Promise<never>((_, fail) => {
+    timeout = setTimeout(() => fail(new ChainConnectError(`no chain answered at ${url} within ${timeoutMs / 1000}s`)), timeoutMs);
+  });
   try {
     await Promise.race([provider.connect(), timer]);
     return await Promise.race([ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }), timer]);
   } catch (e) {
     await provider.disconnect().catch(() => {});
     throw e instanceof ChainConnectError ? e : new ChainConnectError(`cannot connect to ${url}: ${(e as Error).message}`);
+  } finally {
+    // A pending timer keeps Node running: every command used to wait out the whole timeout
+    // (15 s) after its work was done before the process could exit.
+    clearTimeout(timeout);
   }
 }
 
