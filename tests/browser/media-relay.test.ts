@@ -136,7 +136,9 @@ describe('tab relay', { retry: 1 }, () => {
       await env.ticks.tx.finishClose(t.viewer, t.tabId);
       const refusals = () => app.output().split('\n').filter((l) => l.includes(`tab ${t.tabId} voucher refused`));
       await until(async () => refusals().length > 0, 40_000, "the relay's settlement attempt");
-      expect(refusals()[0]).toMatch(/refused: (NoTab|DisputeWindowOver)$/);
+      // Refused on chain when the relay submitted while the tab was still there, or found gone when
+      // the relay read it first (then nothing is submitted): either way once, by name.
+      expect(refusals()[0]).toMatch(/refused: (NoTab|DisputeWindowOver)( \(the tab was gone when read; the signed seconds of 1 watch dropped, nothing submitted\))?$/);
       await new Promise((r) => setTimeout(r, 17_000)); // two more relay rounds
       expect(refusals()).toHaveLength(1);
       expect((await env.payments.query.earningsOf(bob.address, streamId)).value).toBe(0n);

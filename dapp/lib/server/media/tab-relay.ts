@@ -214,7 +214,12 @@ export class TabRelay {
     try {
       tab = await gate.reading(tabId, this.o.intervalMs);
     } catch (e) {
-      if ((e as HttpError).name === 'NoTab') store.markGone(tabId);
+      if ((e as HttpError).name === 'NoTab') {
+        // Closed and finished before it was due (or between rounds): nothing can be settled from it,
+        // so nothing is submitted; said once, as a refusal found on chain is.
+        this.o.log?.(`[relay] tab ${tabId} voucher refused: NoTab (the tab was gone when read; the signed seconds of ${unsettled.length} watch${unsettled.length === 1 ? '' : 'es'} dropped, nothing submitted)`);
+        store.markGone(tabId);
+      }
       return [];
     }
     const now = this.now();
