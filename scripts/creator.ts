@@ -21,10 +21,12 @@ import { parseArgs } from 'node:util';
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { Keyring } from '@polkadot/keyring';
-import { connect, isDevChain, signerFrom } from './lib/chain.ts';
+import type { WeightV2 } from '@polkadot/types/interfaces';
+import { connect, isDevChain, signAndWait, signerFrom } from './lib/chain.ts';
 import { deploymentFile, type Deployment } from './deploy.ts';
 import { ContractError, PaymentHandlerContract, PricingEngineContract, StreamRegistryContract } from '../typechain/index.ts';
 import type { PlanInput } from '../typechain/pricing_engine.ts';
+import { input, withGasMargin, type InkContract } from '../typechain/runtime.ts';
 import { table } from './lib/table.ts';
 
 class UsageError extends Error {
@@ -72,6 +74,28 @@ async function signer(api: ApiPromise, dev: string | undefined): Promise<Keyring
     return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(`//${dev[0].toUpperCase()}${dev.slice(1).toLowerCase()}`);
   }
   return signerFrom(api, process.env.VILO_SURI);
+}
+
+/**
+ * Sets a stream's price plan and sets it live in one `utility.batchAll` extrinsic. Each call's gas comes
+ * from its own dry run (which also refuses, by the contract's error name, before anything is signed);
+ * what happened is read from the block's events.
+ */
+async function priceAndGoLive(api: ApiPromise, me: KeyringPair, pricing: PricingEngineContract, registry: StreamRegistryContract, id: bigint, plan: PlanInput): Promise<void> {
+  const [priced, live] = await Promise.all([pricing.query.setPricePlan(me.address, id, plan), registry.query.setLive(me.address, id, true)]);
+  const call = (c: InkContract, method: string, args: unknown[], dry: { gasRequired: { refTime: bigint; proofSize: bigint }; storageDeposit: bigint }) =>
+    c.contract.tx[method](
+      {
+        gasLimit: api.registry.createType('WeightV2', withGasMargin(dry.gasRequired)) as WeightV2,
+        storageDepositLimit: dry.storageDeposit > 0n ? dry.storageDeposit.toString() : null,
+      },
+      ...args.map(input),
+    );
+  const included = await signAndWait(api, api.tx.utility.batchAll([call(pricing, 'setPricePlan', [id, plan], priced), call(registry, 'setLive', [id, true], live)]), me);
+  const said = [...pricing.decodeEvents(included.events), ...registry.decodeEvents(included.events)].map((e) => e.name);
+  if (!said.includes('PricePlanSet') || !said.includes('StreamStatusChanged')) {
+    throw new Error(`block ${included.blockHash} does not show the price plan set and the stream live (events: ${said.join(', ') || 'none'})`);
+  }
 }
 
 async function main(argv: string[]): Promise<unknown> {
@@ -126,11 +150,13 @@ async function main(argv: string[]): Promise<unknown> {
         progress('registering the stream …');
         const details = { title: v.title, category: v.category, description: v.description ?? '', thumbnailCid: v.thumbnail ?? null };
         const id = (await registry.tx.registerStream(me, details)).one('StreamRegistered').streamId;
-        progress(`stream ${id} registered; setting its price plan …`);
-        await pricing.tx.setPricePlan(me, id, plan);
         if (v.live) {
-          progress('going live …');
-          await registry.tx.setLive(me, id, true);
+          // One extrinsic, both or neither: never live without its price, and one block instead of two.
+          progress(`stream ${id} registered; setting its price plan and going live …`);
+          await priceAndGoLive(api, me, pricing, registry, id, plan);
+        } else {
+          progress(`stream ${id} registered; setting its price plan …`);
+          await pricing.tx.setPricePlan(me, id, plan);
         }
         return { streamId: id, live: !!v.live, plan };
       }
