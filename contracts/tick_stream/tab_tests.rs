@@ -4,13 +4,13 @@
 //! real registry and payment handler runs on the local chain (tests/e2e/tabs.test.ts).
 
 use crate::tab::*;
+use crate::tests::{key, sign as sign_payload};
 use crate::tick_stream::*;
-use ink::env::hash::{Blake2x256, HashOutput};
 use ink::env::{test, DefaultEnvironment as E};
 use ink::prelude::collections::BTreeMap;
 use ink::primitives::AccountId;
 use proptest::prelude::*;
-use secp256k1::{Message, PublicKey, SecretKey, SECP256K1};
+use secp256k1::SecretKey;
 
 const WINDOW: u64 = 60_000;
 const CHAIN: [u8; 32] = [9; 32];
@@ -22,10 +22,6 @@ fn creator() -> AccountId {
 }
 fn relay() -> AccountId {
     AccountId::from([0xD0; 32])
-}
-fn key(seed: u8) -> (SecretKey, SessionKey) {
-    let sk = SecretKey::from_slice(&[seed; 32]).unwrap();
-    (sk, PublicKey::from_secret_key(SECP256K1, &sk).serialize())
 }
 fn terms(stream_id: u64, rate: u128) -> Option<WatchTerms> {
     Some(WatchTerms { stream_id, rate_per_second: rate })
@@ -307,15 +303,7 @@ fn sign(sk: &SecretKey, contract: AccountId, tab_id: u64, claims: &[(u32, u64, u
     sign_on(CHAIN, sk, contract, tab_id, claims)
 }
 fn sign_on(chain: [u8; 32], sk: &SecretKey, contract: AccountId, tab_id: u64, claims: &[(u32, u64, u128, u64)]) -> [u8; 65] {
-    let mut hash = <Blake2x256 as HashOutput>::Type::default();
-    ink::env::hash_bytes::<Blake2x256>(&tab_voucher_payload(chain, contract, tab_id, claims), &mut hash);
-    let (rec, sig) = SECP256K1
-        .sign_ecdsa_recoverable(&Message::from_digest_slice(&hash).unwrap(), sk)
-        .serialize_compact();
-    let mut signature = [0u8; 65];
-    signature[..64].copy_from_slice(&sig);
-    signature[64] = rec.to_i32() as u8;
-    signature
+    sign_payload(sk, &tab_voucher_payload(chain, contract, tab_id, claims))
 }
 
 #[ink::test]

@@ -13,7 +13,8 @@ fn contract_addr() -> AccountId {
     AccountId::from([0xC0; 32])
 }
 
-fn key(seed: u8) -> (SecretKey, SessionKey) {
+/// A session key from a seed byte (shared with tab_tests.rs).
+pub(crate) fn key(seed: u8) -> (SecretKey, SessionKey) {
     let sk = SecretKey::from_slice(&[seed; 32]).unwrap();
     (sk, PublicKey::from_secret_key(SECP256K1, &sk).serialize())
 }
@@ -23,8 +24,9 @@ fn payload(contract: AccountId, ticks: u64) -> Vec<u8> {
     tab_voucher_payload([9; 32], contract, 1, &[(0, 1, 10, ticks)])
 }
 
-/// Signs `payload` the way the browser does: ECDSA over its blake2-256 hash, RSV with v ∈ {0, 1}.
-fn sign(sk: &SecretKey, payload: &[u8]) -> Signature {
+/// Signs `payload` the way the browser does: ECDSA over its blake2-256 hash, RSV with v ∈ {0, 1}
+/// (shared with tab_tests.rs).
+pub(crate) fn sign(sk: &SecretKey, payload: &[u8]) -> Signature {
     let mut hash = <Blake2x256 as HashOutput>::Type::default();
     ink::env::hash_bytes::<Blake2x256>(payload, &mut hash);
     let (rec, sig) = SECP256K1
