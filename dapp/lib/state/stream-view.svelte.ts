@@ -106,7 +106,9 @@ export class StreamView {
       };
       this.#timers.push(setTimeout(loop, ms));
     };
-    every(chainMs, () => this.refresh());
+    // Not while a transaction of this page is on its way (its block comes sooner; the action reads
+    // what it needs after it).
+    every(chainMs, () => (this.tx.running ? Promise.resolve() : this.refresh()));
     const media = async () => {
       const p = await fetchStreamPresence(this.streamId);
       this.broadcast = p.state;

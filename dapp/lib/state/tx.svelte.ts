@@ -26,6 +26,9 @@ export const FINALIZED_SHOWN_MS = 8_000;
 
 export class TxLog {
   entries = $state<TxEntry[]>([]);
+  /** Transactions on their way now (signing, submitted, not yet in a block). Pages hold their polls
+   *  meanwhile: a local chain answers one call at a time, and a poll's reads would delay the block. */
+  running = $state(0);
   #next = 1;
 
   constructor(
@@ -44,6 +47,7 @@ export class TxLog {
     const update = (patch: Partial<TxEntry>) => {
       this.entries = this.entries.map((e) => (e.id === entry.id ? { ...e, ...patch } : e));
     };
+    this.running++;
     try {
       const result = await send({
         onStatus: (status, detail) => {
@@ -71,6 +75,8 @@ export class TxLog {
       const sentence = errorSentence(e, this.token());
       update({ status: 'failed', error: sentence });
       throw new TxFailed(sentence, e);
+    } finally {
+      this.running--;
     }
   }
 }
