@@ -159,6 +159,18 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     expect((await env.ticks.query.tabOf(dana.address, dana.address)).value!.balance).toBe(RATE * 900n - charged);
     await screenshot(v.page, 'watch-stopped');
 
+    // The creator doubles the price while the page still shows the old one (it reads the rate every
+    // 3 s and a watch begins at the rate it shows, without reading it again): the relay refuses a
+    // watch at a stale rate, and the page begins it again at the one in force, with no error shown.
+    await env.pricing.tx.setPricePlan(eve, streamId, plan({ ratePerSecond: RATE * 2n, tiers: [{ price: RATE * 3_600n, periodMs: 86_400_000n }] }));
+    await v.page.getByTestId('watch-from-tab').click();
+    await poll(async () => number(v.page, 'tab-meter', 'data-ticks'), { timeout: 30_000 }).toBeGreaterThanOrEqual(3n);
+    const spentAtNewRate = await number(v.page, 'tab-meter', 'data-spent');
+    expect(spentAtNewRate % (RATE * 2n)).toBe(0n);
+    expect(spentAtNewRate).toBeGreaterThanOrEqual(RATE * 2n * 3n);
+    expect(await v.page.getByTestId('tab-notice').count()).toBe(0);
+    await v.page.getByRole('button', { name: 'Stop watching' }).click();
+
     await creator.page.getByRole('button', { name: 'Stop camera' }).click();
     expect(failing(v.errors)).toEqual([]);
     expect(failing(creator.errors)).toEqual([]);

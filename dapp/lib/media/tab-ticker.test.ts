@@ -63,6 +63,29 @@ describe('TabTicker: the tab’s voucher loop', () => {
     t.stop();
   });
 
+  it('leaves a refused start out of later vouchers (a watch begun again at the rate in force), but never one the relay accepted', async () => {
+    let refuse = (claims: { watch: number }[]) => claims.some((c) => c.watch === 1);
+    const got = relay((claims) => (refuse(claims) ? { status: 409, body: { error: 'RateMismatch', message: 'stream 3 costs 12 plancks/s now' } } : { status: 202, body: { watches: [] } }));
+    const t = new TabTicker({ scope, key: SessionKey.generate(), baseUrl: 'http://relay' });
+    const tick = () => (t as unknown as { tick(): Promise<void> }).tick();
+    t.startWatch(0, 3n, 10n);
+    await settle();
+    expect(t.ticksOf(0)).toBe(1n);
+    t.startWatch(1, 3n, 10n); // at a rate gone stale
+    await settle();
+    expect(got.at(-1)).toEqual([{ watch: 0, ticks: 1n }, { watch: 1, ticks: 1n }]);
+    t.dropUnaccepted(1);
+    t.dropUnaccepted(0); // accepted: kept
+    t.startWatch(2, 3n, 12n);
+    await settle();
+    expect(got.at(-1)).toEqual([{ watch: 0, ticks: 1n }, { watch: 2, ticks: 1n }]);
+    expect(t.ticksOf(2)).toBe(1n);
+    refuse = () => false;
+    await tick();
+    expect(got.at(-1)).toEqual([{ watch: 0, ticks: 1n }, { watch: 2, ticks: 2n }]);
+    t.stop();
+  });
+
   it('carries the watch left behind at its count, drops it once the relay retired it, and sends nothing while nothing is watched', async () => {
     let retired = false;
     const got = relay((claims) => ({

@@ -59,6 +59,13 @@ export class TabTicker {
     return true;
   }
 
+  /** Forgets watch `watch` if no accepted voucher carried it (a start the relay refused): later vouchers leave it out. */
+  dropUnaccepted(watch: number): void {
+    if (this.last?.claims.some((c) => c.watch === watch)) return;
+    this.claims.delete(watch);
+    if (this.current === watch) this.current = null;
+  }
+
   /** Stops advancing the current watch (its count so far stays carried until the relay retires it). */
   stopWatch(): void {
     this.current = null;

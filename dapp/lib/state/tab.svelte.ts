@@ -128,10 +128,24 @@ export class TabState {
     const key = SessionKey.generate();
     const signer = await this.wallet.signer();
     const res = await this.tx.run('Open a tab', (o) => c.ticks.tx.openTab(signer, key.publicKey, relay, { ...o, value: deposit }));
-    const tabId = res.one('TabOpened').tabId;
-    localStorage.setItem(this.#storageKey(c, tabId), JSON.stringify({ seed: key.seed, nextWatch: 0 } satisfies StoredTab));
+    const opened = res.one('TabOpened');
+    localStorage.setItem(this.#storageKey(c, opened.tabId), JSON.stringify({ seed: key.seed, nextWatch: 0 } satisfies StoredTab));
     this.#key = key;
-    await this.load();
+    if (this.#genesis === null || this.chainClock === null) return this.load();
+    // The block says what the tab is: no read before the watch can begin (the next poll reads it).
+    // A read begun before the open landed must not put back "no tab".
+    this.#loadGen++;
+    this.tab = {
+      id: opened.tabId,
+      viewer: opened.viewer,
+      sessionKey: key.publicKey,
+      relay: opened.relay,
+      balance: opened.balance,
+      nextWatch: 0,
+      watches: [],
+      lastActivityMs: this.chainNowMs() ?? 0n,
+      closingSinceMs: null,
+    };
   }
 
   async topUp(amount: bigint): Promise<void> {
@@ -167,26 +181,26 @@ export class TabState {
 
   /**
    * Starts watching `streamId` from the tab at its current rate: a new watch the key opens by
-   * signing (no wallet); `play()` then gives its video.
+   * signing (no wallet); `play()` then gives its video. `knownRate` is the rate the page last read
+   * (0 while subscribed): the watch begins without reading it again, and if the relay finds another
+   * rate in force (RateMismatch, before any second of the watch is accepted) it begins again at the
+   * rate read then. Nothing is signed at a rate the relay did not check against the chain.
    */
-  async watch(streamId: bigint): Promise<void> {
+  async watch(streamId: bigint, knownRate?: bigint): Promise<void> {
     const c = await this.contracts();
     const tab = this.#need();
     if (!this.#key) throw new Error('This tab was opened in another browser: close it here, or watch from that browser.');
     if (tab.closingSinceMs !== null) throw new Error('This tab is closing: open a new one to keep watching.');
     // The stream's rate now, or nothing for a subscriber (the relay takes 0 only while the
     // subscription lasts, and refuses further seconds of it once it has ended).
-    const [quote, subscribed] = await Promise.all([
-      c.ticks.query.quote(READER, streamId, 1n),
-      c.payments.query.hasSubscription(READER, tab.viewer, streamId),
-    ]);
-    const rate = subscribed.value ? 0n : quote.value;
+    const rate = knownRate ?? (await this.#rateNow(c, tab, streamId));
     const stored = this.#stored(c, tab.id) ?? { seed: this.#key.seed, nextWatch: 0 };
     // Above any number the chain or the relay has seen (another page may have used some).
     const watch = Math.max(stored.nextWatch, tab.nextWatch, ...this.reports.map((r) => r.watch + 1));
     localStorage.setItem(this.#storageKey(c, tab.id), JSON.stringify({ ...stored, nextWatch: watch + 1 } satisfies StoredTab));
     const ticker = await this.#tickerFor(c, tab);
     this.watching = { streamId, watch, ratePerSecond: rate };
+    this.#guessedWatch = knownRate === undefined ? null : watch;
     this.watchTicks = 0n;
     this.paused = false;
     this.refusal = null;
@@ -310,6 +324,14 @@ export class TabState {
           this.refusal = null;
           if (this.watching) this.watchTicks = ticker.ticksOf(this.watching.watch);
         } else {
+          const w = this.watching;
+          if (w && t.error?.startsWith('RateMismatch') && this.#guessedWatch === w.watch && ticker.ticksOf(w.watch) === 0n) {
+            // The rate changed since the page read it: begin again at the one in force now.
+            this.#guessedWatch = null;
+            ticker.dropUnaccepted(w.watch);
+            void this.watch(w.streamId).catch((e: Error) => (this.notice = e.message));
+            return;
+          }
           this.refusal = t.error?.split(':')[0] ?? null;
           this.notice = refusalSentence(this.refusal, t.error);
         }
@@ -324,6 +346,15 @@ export class TabState {
     this.#ticker = ticker;
     return ticker;
   }
+
+  /** The rate a watch of `streamId` begun now agrees to: 0 with a live subscription, else the quote. */
+  async #rateNow(c: Contracts, tab: Tab, streamId: bigint): Promise<bigint> {
+    const [quote, subscribed] = await Promise.all([c.ticks.query.quote(READER, streamId, 1n), c.payments.query.hasSubscription(READER, tab.viewer, streamId)]);
+    return subscribed.value ? 0n : quote.value;
+  }
+
+  /** The watch begun at a rate the page gave (not read for it), until a voucher of it is accepted. */
+  #guessedWatch: number | null = null;
 
   #need(): Tab {
     if (!this.tab) throw new Error('You have no open tab: open one first.');
