@@ -40,6 +40,8 @@ export async function open(s: { browser: Browser; env: Env; app: App }, accounts
   onTestFailed(async () => {
     if (!page.isClosed()) await screenshot(page, name).catch(() => {});
     console.error(`[dapp test] page errors (${name}):`, errors, '\nserver output tail:\n', s.app.output().slice(-3000));
+    // A failed journey's pages would go on signing, polling and playing through the tests after it.
+    await context.close().catch(() => {});
   });
   return { context, page, wallet, errors };
 }

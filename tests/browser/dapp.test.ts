@@ -5,7 +5,7 @@
  * camera, sees earnings pending and settled, and withdraws; an RTMP stream over HLS; no wallet.
  * Money is checked on chain through the generated bindings, to the planck.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -48,6 +48,9 @@ beforeAll(async () => {
     VILO_SETTLE_INTERVAL_MS: '2000',
     // A tab is settled 3 s after its vouchers stop (default 60 s), so a journey sees the creator paid.
     VILO_TAB_QUIET_MS: '3000',
+    // The relay reads a stream's rate for each new watch (by default it may take one read within a
+    // minute), so the journey where the price changes just before Watch meets a relay that knows it.
+    VILO_RATE_MAX_AGE_MS: '0',
     VILO_RELAY_DB: join(dir, 'relay.sqlite'),
     VILO_ICE_HOSTS: '127.0.0.1',
     VILO_RTMP_PORT: String((rtmpPort = await freePort())),
@@ -160,8 +163,9 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     await screenshot(v.page, 'watch-stopped');
 
     // The creator doubles the price while the page still shows the old one (it reads the rate every
-    // 3 s and a watch begins at the rate it shows, without reading it again): the relay refuses a
-    // watch at a stale rate, and the page begins it again at the one in force, with no error shown.
+    // 3 s and a watch begins at the rate it shows, without reading it again): the relay, which reads
+    // the rate here, refuses a watch at a stale rate, and the page begins it again at the one in
+    // force, with no error shown.
     await env.pricing.tx.setPricePlan(eve, streamId, plan({ ratePerSecond: RATE * 2n, tiers: [{ price: RATE * 3_600n, periodMs: 86_400_000n }] }));
     await v.page.getByTestId('watch-from-tab').click();
     await poll(async () => number(v.page, 'tab-meter', 'data-ticks'), { timeout: 30_000 }).toBeGreaterThanOrEqual(3n);
@@ -185,6 +189,7 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     const fay = await freshViewer(env, 'Fay');
     // Watching is offered only while a publisher is sending (live.test.ts).
     const publisher = await publisherPage(browser, app, streamId, await requestStreamKey(app, eve, streamId));
+    onTestFailed(async () => void (await publisher.context().close().catch(() => {})));
     const v = await open([{ uri: fay.uri, name: fay.name }]);
     await connectWallet(v, 'Fay');
     await go(v.page, `/watch/${streamId}`);

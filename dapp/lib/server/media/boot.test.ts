@@ -14,6 +14,11 @@ describe('server settings from the environment', () => {
     expect(read).toThrow(`VILO_SETTLE_INTERVAL_MS must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, got "${raw}"`);
   });
 
+  it('takes 0 where the setting allows it (a rate read for every new watch), and still refuses below the minimum', () => {
+    expect(wholeSetting({ VILO_RATE_MAX_AGE_MS: '0' }, 'VILO_RATE_MAX_AGE_MS', 60_000, Number.MAX_SAFE_INTEGER, 0)).toBe(0);
+    expect(() => wholeSetting({ VILO_RATE_MAX_AGE_MS: '-1' }, 'VILO_RATE_MAX_AGE_MS', 60_000, Number.MAX_SAFE_INTEGER, 0)).toThrow(`VILO_RATE_MAX_AGE_MS must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got "-1"`);
+  });
+
   it('refuses a value above the maximum it is given', () => {
     expect(wholeSetting({ VILO_TAB_QUIET_MS: '300' }, 'VILO_TAB_QUIET_MS', 1, 300)).toBe(300);
     expect(() => wholeSetting({ VILO_TAB_QUIET_MS: '301' }, 'VILO_TAB_QUIET_MS', 1, 300)).toThrow('VILO_TAB_QUIET_MS must be a whole number from 1 to 300, got "301"');
@@ -38,5 +43,14 @@ describe('staleWhileRevalidate: the stream and rate a new watch needs', () => {
     expect(await read('q:1', fn)).toBe(2);
     t = 10_000 + 61_000; // too old to serve: wait for a new read
     expect(await read('q:1', fn)).toBe(3);
+    expect(await read('q:1', fn, { fresh: true })).toBe(4); // asked for a read now: one, kept
+    expect(await read('q:1', fn)).toBe(4);
+    expect(reads).toBe(4);
+  });
+
+  it('with a maximum age of 0 (VILO_RATE_MAX_AGE_MS=0) reads every time', async () => {
+    let reads = 0;
+    const read = staleWhileRevalidate(0, 0, () => 0);
+    expect([await read('q:1', async () => ++reads), await read('q:1', async () => ++reads)]).toEqual([1, 2]);
   });
 });

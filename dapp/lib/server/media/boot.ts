@@ -5,6 +5,7 @@
  *   VILO_SETTLE_INTERVAL_MS                relay settlement period (default 10000)
  *   VILO_TAB_QUIET_MS                      settle a tab once its vouchers stopped this long (default 60000)
  *   VILO_TAB_MIN_OWED                      settle a tab once it owes this many plancks (default 2.5 × 10^11)
+ *   VILO_RATE_MAX_AGE_MS                   oldest read of a stream's rate a new watch is taken at (default 60000; 0: read each time)
  *   VILO_RELAY_SURI                        relay account; //Charlie only on a dev chain
  *   VILO_RATE_LIMIT                        "<requests per second>,<burst>" per client IP (default 20,60)
  *   VILO_ICE_HOSTS                         extra ICE host addresses, comma-separated (e.g. 127.0.0.1)
@@ -30,11 +31,12 @@ const QUOTE_FRESH_MS = 5_000;
 /** …and awaited afresh only once older than this (a chain that does not answer fails closed then). */
 const QUOTE_MAX_AGE_MS = 60_000;
 
-/** Memoizes reads by key: fresh ones as they are, stale ones while a re-read runs, none past `maxAgeMs`. */
+/** Memoizes reads by key: fresh ones as they are, stale ones while a re-read runs, none past `maxAgeMs`
+ *  (nor with `fresh`, which reads now and keeps that). */
 export function staleWhileRevalidate(freshMs: number, maxAgeMs: number, now = () => Date.now()) {
   const memo = new Map<string, { at: number; value: Promise<unknown>; refreshing?: boolean }>();
-  return function read<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const hit = memo.get(key);
+  return function read<T>(key: string, fn: () => Promise<T>, o: { fresh?: boolean } = {}): Promise<T> {
+    const hit = o.fresh ? undefined : memo.get(key);
     const age = hit ? now() - hit.at : Infinity;
     if (hit && age < freshMs) return hit.value as Promise<T>;
     if (hit && age < maxAgeMs) {
@@ -60,13 +62,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** A whole-number setting from 1 to `max` from the environment, or its default; else a ConfigError. */
-export function wholeSetting(env: Record<string, string | undefined>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+/** A whole-number setting from `min` (1) to `max` from the environment, or its default; else a ConfigError. */
+export function wholeSetting(env: Record<string, string | undefined>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!/^[0-9]+$/.test(raw.trim()) || n < 1 || n > max) {
-    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
+  if (!/^[0-9]+$/.test(raw.trim()) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return n;
 }
@@ -75,6 +77,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
   const settleIntervalMs = wholeSetting(env, 'VILO_SETTLE_INTERVAL_MS', 10_000);
   const tabQuietMs = wholeSetting(env, 'VILO_TAB_QUIET_MS', TAB_QUIET_MS);
   const tabMinOwed = BigInt(wholeSetting(env, 'VILO_TAB_MIN_OWED', Number(TAB_MIN_OWED)));
+  const rateMaxAgeMs = wholeSetting(env, 'VILO_RATE_MAX_AGE_MS', QUOTE_MAX_AGE_MS, Number.MAX_SAFE_INTEGER, 0);
   const chainUrl = env.VILO_CHAIN_URL;
   const deploymentFile = env.VILO_DEPLOYMENT;
   const contracts = deploymentFile
@@ -98,12 +101,14 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
   };
   // A new watch's first voucher needs the stream and its rate. Both are served from what was read
   // (re-read in the background once 5 s old, awaited only past 60 s), so a switch costs no chain
-  // round trip; a price change reaches new watches at the read after it lands.
+  // round trip; a price change reaches new watches at the read after it lands (VILO_RATE_MAX_AGE_MS
+  // bounds how old that read may be), and a refusal is made only on a rate read then (the relay).
   const fresh = staleWhileRevalidate(QUOTE_FRESH_MS, QUOTE_MAX_AGE_MS);
+  const rates = staleWhileRevalidate(Math.min(QUOTE_FRESH_MS, rateMaxAgeMs), rateMaxAgeMs);
   const tabChain: TabChain = {
     tabScope: async () => (await live()).tabScope(),
     tab: async (id) => (await live()).tab(id),
-    quote: (id) => fresh(`q:${id}`, async () => (await live()).quote(id)),
+    quote: (id, now) => rates(`q:${id}`, async () => (await live()).quote(id), { fresh: now }),
     // Read for each second of a subscriber's watch: from what was read, like the rate.
     hasSubscription: (v, id) => fresh(`u:${v}:${id}`, async () => (await live()).hasSubscription(v, id)),
     stream: (id) => fresh(`s:${id}`, async () => (await live()).stream(id)),

@@ -44,8 +44,8 @@ export interface TabChain {
   /** What every tab voucher is bound to: the genesis hash and the tick_stream contract. */
   tabScope(): Promise<{ genesisHash: `0x${string}`; contract: string }>;
   tab(tabId: bigint): Promise<ChainTab | null>;
-  /** The rate, in plancks per second, that a watch of `streamId` begun now agrees to. */
-  quote(streamId: bigint): Promise<bigint>;
+  /** The rate, in plancks per second, that a watch of `streamId` begun now agrees to; `fresh`: read now, not from a recent read. */
+  quote(streamId: bigint, fresh?: boolean): Promise<bigint>;
   hasSubscription(viewer: string, streamId: bigint): Promise<boolean>;
   stream(streamId: bigint): Promise<ChainStream | null>;
 }

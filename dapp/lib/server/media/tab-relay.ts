@@ -33,6 +33,8 @@ export const SETTLE_TIMEOUT_MS = 60_000;
 export const RECENT_TICKS = 5n;
 /** A tab whose vouchers stopped this long ago is settled (its viewer left), ms. */
 export const TAB_QUIET_MS = 60_000;
+/** How long a new watch's refusal waits for the rate to be read again, ms (then the read one stands). */
+const FRESH_QUOTE_WAIT_MS = 2_000;
 /** A tab is settled once it owes this much: 250 × a settlement's ≈ 10^9-planck fee (Livepeer's rule). */
 export const TAB_MIN_OWED = 250_000_000_000n;
 
@@ -178,6 +180,11 @@ export class TabRelay {
     }
     if (rate === quote) return;
     if (rate === 0n && (await this.o.chain.hasSubscription(tab.viewer, streamId).catch(() => false))) return;
+    // The rate may have come from a recent read: refuse only what the chain disagrees with now (a
+    // price that fell since is taken). A chain that does not answer within 2 s leaves the read rate.
+    const now = await within(FRESH_QUOTE_WAIT_MS, this.o.chain.quote(streamId, true), quote);
+    if (rate === now) return;
+    quote = now;
     throw new HttpError(409, 'RateMismatch', `stream ${streamId} costs ${quote} plancks/s now; a new watch must sign that rate, not ${rate}`);
   }
 
@@ -305,5 +312,17 @@ export class TabRelay {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.settling;
+  }
+}
+
+/** What `p` gives within `ms`, else (or if it fails) `otherwise`. */
+async function within<T>(ms: number, p: Promise<T>, otherwise: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((r) => (timer = setTimeout(() => r(otherwise), ms)))]);
+  } catch {
+    return otherwise;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -18,7 +18,8 @@ const RATE = 10n;
 function world(over: Partial<ChainTab> = {}) {
   const key = SessionKey.generate();
   const tab: ChainTab = { id: 1n, viewer: VIEWER, sessionKey: key.publicKey, relay: RELAY, balance: 100n * RATE, nextWatch: 0, watches: [], closing: false, ...over };
-  const state = { tab: tab as ChainTab | null, quote: RATE as bigint | Error, reads: 0, subscribed: false, stream: true, fail: false, stalled: false };
+  // `quote` is the chain's rate; `remembered`, when set, the older one a cached read still gives.
+  const state = { tab: tab as ChainTab | null, quote: RATE as bigint | Error, remembered: null as bigint | null, freshQuotes: 0, reads: 0, subscribed: false, stream: true, fail: false, stalled: false };
   let t = 1_000_000;
   const chain: TabChain = {
     tabScope: async () => ({ genesisHash: GENESIS, contract: CONTRACT }),
@@ -28,9 +29,10 @@ function world(over: Partial<ChainTab> = {}) {
       if (state.stalled) return new Promise<never>(() => {});
       return state.tab && structuredClone(state.tab);
     },
-    quote: async () => {
+    quote: async (_, fresh) => {
       if (state.quote instanceof Error) throw state.quote;
-      return state.quote;
+      if (fresh) state.freshQuotes++;
+      return !fresh && state.remembered !== null ? state.remembered : state.quote;
     },
     hasSubscription: async () => state.subscribed,
     stream: async () => (state.stream ? { creator: VIEWER, live: true } : null),
@@ -88,6 +90,19 @@ describe('tab relay: accepting vouchers', () => {
   it('refuses a new watch at a rate other than the stream’s current one (RateMismatch)', async () => {
     const { relay, sign, watch } = world();
     await expect(relay.accept(sign([watch(0, 3n, 5n, RATE - 1n)]))).rejects.toMatchObject({ status: 409, name: 'RateMismatch' });
+  });
+
+  it('reads the rate again before refusing a new watch: a price that fell since the relay last read it is taken, and only a rate the chain disagrees with is refused', async () => {
+    const w = world();
+    w.state.remembered = RATE; // what the relay read before the creator lowered the price
+    w.state.quote = RATE / 2n;
+    await expect(w.relay.accept(w.sign([w.watch(0, 3n, 1n, RATE / 2n)]))).resolves.toMatchObject([{ watch: 0, ratePerSecond: RATE / 2n }]);
+    expect(w.state.freshQuotes).toBe(1);
+    await expect(w.relay.accept(w.sign([w.watch(0, 3n, 2n, RATE / 2n), w.watch(1, 4n, 1n, RATE * 3n)]))).rejects.toMatchObject({ status: 409, name: 'RateMismatch' });
+    expect(w.state.freshQuotes).toBe(2);
+    // A rate that agrees with the last read costs no read.
+    await w.relay.accept(w.sign([w.watch(0, 3n, 3n, RATE / 2n), w.watch(1, 4n, 1n, RATE)]));
+    expect(w.state.freshQuotes).toBe(2);
   });
 
   it('takes a voucher shown for media only if it is among the watch’s newest and above its settled count (a settled one is public)', async () => {
