@@ -33,7 +33,7 @@ export const init: ServerInit = async () => {
 
 export const handle: Handle = async ({ event, resolve }) => {
   const p = event.url.pathname;
-  if (media && (p.startsWith('/whip/') || p.startsWith('/whep/') || p.startsWith('/hls/') || p.startsWith('/api/') || p === '/metrics')) {
+  if (media && (p.startsWith('/whip/') || p.startsWith('/whep/') || p.startsWith('/hls/') || p.startsWith('/thumbs/') || p.startsWith('/api/') || p === '/metrics')) {
     let ip = 'unknown';
     try {
       ip = event.getClientAddress();

@@ -103,6 +103,10 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     await v.page.locator(`[data-stream-id="${streamId}"]`).waitFor();
     await v.page.getByTestId('search').fill('jazz piano');
     await poll(() => v.page.locator(`[data-stream-id="${streamId}"]`).count()).toBe(1);
+    // The card shows a picture the media server took from the camera's video (named by its CID).
+    const picture = v.page.locator(`[data-stream-id="${streamId}"] [data-testid="thumbnail-picture"]`);
+    await poll(async () => (await picture.count()) && picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 30_000 }).toBe(480);
+    expect(await picture.getAttribute('src')).toBe(`/thumbs/${await picture.getAttribute('data-cid')}.jpg`);
     await screenshot(v.page, 'discover');
 
     const earnings0 = (await env.payments.query.earningsOf(dana.address, streamId)).value;

@@ -160,3 +160,14 @@ export function rtmpEncoderArgs(url: string, seconds: number): string[] {
     '-f', 'flv', url,
   ];
 }
+
+/** A picture's width and height, as ffprobe reads them. */
+export async function pictureSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
+  const p = spawn('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'json', '-i', 'pipe:0']);
+  let out = '';
+  p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  p.stdin.end(bytes);
+  await new Promise((r) => p.on('close', r));
+  const { width, height } = (JSON.parse(out) as { streams: { width: number; height: number }[] }).streams[0];
+  return { width, height };
+}

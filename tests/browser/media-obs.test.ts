@@ -12,6 +12,8 @@ import { launchBrowser, lowPriority, startApp, type App } from './harness.ts';
 import { encoderPublisher, type EncoderPublisher } from './media-clients.ts';
 import { ownDeploymentFile, streamKey, tabViewerPage, until, viewerWithTab } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
+import { cidOf } from '../../dapp/lib/server/media/thumbnails.ts';
+import { pictureSize } from './media-clients.ts';
 
 let env: Env;
 let app: App;
@@ -61,6 +63,20 @@ describe('an OBS-like WHIP encoder', { retry: 1 }, () => {
         return mime;
       });
       expect(codec).toBe('video/H264');
+
+      // The media server took a thumbnail from the live video: a 480-wide JPEG named by its IPFS CID.
+      let thumb: { cid: string; takenAtMs: number } | null = null;
+      await until(async () => !!(thumb = ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { thumbnail: typeof thumb }).thumbnail), 15_000, `a thumbnail (server: ${app.output().slice(-800)})`);
+      const res = await fetch(`${app.url}/thumbs/${thumb!.cid}.jpg`);
+      expect(res.headers.get('content-type')).toBe('image/jpeg');
+      expect(res.headers.get('cache-control')).toContain('immutable');
+      const jpeg = new Uint8Array(await res.arrayBuffer());
+      expect(await cidOf(jpeg)).toBe(thumb!.cid);
+      expect(await pictureSize(jpeg)).toEqual({ width: 480, height: 270 }); // 1280 × 720 scaled
+      const discover = ((await (await fetch(`${app.url}/api/media?ids=${streamId}`)).json()) as { streams: Record<string, { thumbnail: { cid: string } }> }).streams;
+      expect(discover[streamId.toString()].thumbnail.cid).toBe(thumb!.cid);
+      const unknown = await fetch(`${app.url}/thumbs/bafkrei${'a'.repeat(52)}.jpg`);
+      expect([unknown.status, ((await unknown.json()) as { error: string }).error]).toEqual([404, 'NoSuchThumbnail']);
       await v.page.context().close();
     } finally {
       await pub?.stop();

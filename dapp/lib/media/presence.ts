@@ -10,7 +10,12 @@ export interface Presence {
   state: Broadcast;
   /** Viewers the media server is serving now (WHEP + HLS). */
   viewers: number;
+  /** The newest picture taken from the live video (served at /thumbs/<cid>.jpg), or none yet. */
+  thumbnail?: { cid: string; takenAtMs: number } | null;
 }
+
+/** Where the media server serves a thumbnail it took. */
+export const thumbnailUrl = (cid: string) => `/thumbs/${cid}.jpg`;
 
 /** What a viewer is told about a stream: the chain's intent combined with the media server's truth. */
 export function onAir(chainLive: boolean, presence: Presence | undefined): Broadcast {

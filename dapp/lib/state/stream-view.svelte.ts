@@ -25,6 +25,8 @@ export class StreamView {
   subscribedUntilMs = $state<bigint | null>(null);
   /** The media server's word on whether a publisher is sending (null until it answered). */
   broadcast = $state<Broadcast | null>(null);
+  /** The CID of the newest picture the media server took of the live video, or null. */
+  thumbnail = $state<string | null>(null);
   /** Viewers the media server is serving video now. */
   mediaViewers = $state(0);
   /** Served over HLS (an RTMP encoder), not WebRTC. */
@@ -112,6 +114,7 @@ export class StreamView {
     const media = async () => {
       const p = await fetchStreamPresence(this.streamId);
       this.broadcast = p.state;
+      this.thumbnail = p.thumbnail?.cid ?? null;
       this.mediaViewers = p.viewers;
       this.hls = !p.live && p.hls;
     };

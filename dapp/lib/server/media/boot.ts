@@ -11,10 +11,14 @@
  *   VILO_ICE_HOSTS                         extra ICE host addresses, comma-separated (e.g. 127.0.0.1)
  *   VILO_ICE_PORTS                         "<min>-<max>" UDP ports for ICE (default: any)
  *   VILO_RTMP_PORT                         RTMP ingest port (nginx + libnginx-mod-rtmp); HLS at /hls/ (default: off)
+ *   VILO_THUMBNAIL_EVERY_MS                how often a live stream's thumbnail is taken (default 30000)
+ *   VILO_THUMBNAIL_DIR                     where thumbnails are kept (default: thumbs/ beside VILO_RELAY_DB)
+ *   VILO_IPFS_API                          a Kubo RPC URL to add and pin each thumbnail to (default: none)
  * The chain connection is made in the background: until it is up, every chain read fails and the
  * gate refuses (fails closed); the server itself starts at once.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
@@ -24,6 +28,7 @@ import { createMediaServer, type MediaServer } from './server.ts';
 import { TAB_MIN_OWED, TAB_QUIET_MS } from './tab-relay.ts';
 import { startRtmp, type RtmpIngest } from './rtmp.ts';
 import { Store } from './store.ts';
+import { THUMBNAIL_EVERY_MS, Thumbnails } from './thumbnails.ts';
 
 export const DEFAULT_RELAY_DB = '.vilokanam/relay.sqlite';
 /** A stream's rate and registry entry, for new watches: re-read in the background after this long, ms… */
@@ -139,6 +144,14 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
   const [perSecond, burst] = (env.VILO_RATE_LIMIT ?? '20,60').split(',').map(Number);
   const ports = env.VILO_ICE_PORTS?.split('-').map(Number);
   const store = new Store(env.VILO_RELAY_DB || DEFAULT_RELAY_DB);
+  const thumbnailEveryMs = wholeSetting(env, 'VILO_THUMBNAIL_EVERY_MS', THUMBNAIL_EVERY_MS);
+  const thumbnails = new Thumbnails({
+    // Beside the relay's database (a test's private one keeps its pictures to itself).
+    dir: env.VILO_THUMBNAIL_DIR || join(dirname(env.VILO_RELAY_DB || DEFAULT_RELAY_DB), 'thumbs'),
+    everyMs: thumbnailEveryMs,
+    ipfsApi: env.VILO_IPFS_API || undefined,
+    log,
+  });
   const server = createMediaServer({
     chain: tabChain,
     settler: tabSettler,
@@ -151,6 +164,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
       icePortRange: ports?.length === 2 ? (ports as [number, number]) : undefined,
     },
     hlsDir: env.VILO_RTMP_PORT ? (id) => rtmp?.streamDir(id) ?? '' : undefined,
+    thumbnails,
     log,
   });
   let rtmp: RtmpIngest | undefined;

@@ -11,9 +11,10 @@
  *   GET    /api/tabs/relay              → {relay} (the account a tab must name to be served here; null: none)
  *   POST   /api/streams/:streamId/key   creator's signed request → 201 {streamKey}
  *   GET    /api/streams/:streamId/key   → {issued, issuedAtMs} (whether an encoder key exists; never the key)
- *   GET    /api/streams/:streamId/media → {state, live, viewers (WHEP + HLS), hls}
+ *   GET    /api/streams/:streamId/media → {state, live, viewers (WHEP + HLS), hls, thumbnail}
  *   GET    /api/streams/:streamId/earnings → {pendingPlancks, watches} (signed by tabs, not yet settled: before the fee)
- *   GET    /api/media?ids=1,2,… → {streams: {id: {state, viewers}}} (the discover page; ≤ 200 ids)
+ *   GET    /api/media?ids=1,2,… → {streams: {id: {state, viewers, thumbnail}}} (the discover page; ≤ 200 ids)
+ *   GET    /thumbs/:cid.jpg             a thumbnail taken from the live video (thumbnail = {cid, takenAtMs}; immutable)
  *   GET    /hls/:streamId/:file         (RTMP streams) same headers as WHEP → playlist / fragment
  *   GET    /metrics                     Prometheus text
  */
@@ -33,6 +34,7 @@ import { HttpError, TokenBuckets, errorResponse, json, readBody } from './http.t
 import { Metrics } from './metrics.ts';
 import { Sfu, SdpError, broadcastState, type Broadcast, type SfuOptions, type Viewer } from './sfu.ts';
 import type { Store } from './store.ts';
+import type { Thumbnail, Thumbnails } from './thumbnails.ts';
 
 export interface MediaServerDeps {
   /** Tabs, streams, rates and subscriptions as the chain holds them. */
@@ -51,6 +53,8 @@ export interface MediaServerDeps {
   freshMs?: number;
   /** How long the gate trusts its last reading of a tab while the chain does not answer (default 60 s). */
   coverageTrustMs?: number;
+  /** Thumbnails taken from the live video (absent: none). */
+  thumbnails?: Thumbnails;
   /** Where RTMP ingest writes a stream's HLS files (absent: RTMP/HLS off). */
   hlsDir?: (streamId: bigint) => string;
   log?: (line: string) => void;
@@ -101,6 +105,10 @@ export function createMediaServer(deps: MediaServerDeps) {
       metrics.bytesForwarded += n;
       deps.sfu?.onForward?.(n);
     },
+    ...(deps.thumbnails && {
+      onPublisherVideo: (id, codec, rtp) => deps.thumbnails!.onVideo(id, codec, rtp),
+      onUnpublish: (id) => deps.thumbnails!.unpublished(id),
+    }),
   });
   const hlsAudience = new HlsAudience(HLS_VIEWER_WINDOW_MS);
   const limits = new TokenBuckets(deps.rateLimit?.perSecond ?? 20, deps.rateLimit?.burst ?? 60);
@@ -330,13 +338,14 @@ export function createMediaServer(deps: MediaServerDeps) {
     const media = p[0] === 'whip' || p[0] === 'whep';
     const api = p[0] === 'api' && (p[1] === 'tab-vouchers' || p[1] === 'tabs' || p[1] === 'streams' || p[1] === 'media');
     const hls = p[0] === 'hls';
+    const thumbs = p[0] === 'thumbs' && p.length === 2;
     if (url.pathname === '/metrics' && m === 'GET') {
       const viewers = sfu.viewers();
       return new Response(metrics.render({ publishers: sfu.publisherCount, viewers: viewers.length, viewersOpen: viewers.filter((v) => v.open).length, hlsViewers: hlsAudience.count() }), {
         headers: { 'Content-Type': 'text/plain; version=0.0.4' },
       });
     }
-    if (!media && !api && !hls) return null;
+    if (!media && !api && !hls && !thumbs) return null;
     if (api && p[1] === 'streams' && !(p.length === 4 && (p[3] === 'key' || p[3] === 'media' || p[3] === 'earnings'))) return null;
     if (!limits.take(ip)) throw new HttpError(429, 'TooManyRequests', 'too many requests from this address: slow down');
     if (media && p.length === 2 && m === 'POST') return p[0] === 'whip' ? whip(req, streamIdOf(p[1])) : whep(req, streamIdOf(p[1]));
@@ -354,6 +363,12 @@ export function createMediaServer(deps: MediaServerDeps) {
     }
     if (media && m === 'OPTIONS') return new Response(null, { status: 204, headers: { Allow: 'POST, DELETE, OPTIONS' } });
     if (hls && p.length === 3 && m === 'GET') return hlsFile(req, streamIdOf(p[1]), p[2]);
+    if (thumbs && m === 'GET') {
+      const picture = p[1].endsWith('.jpg') ? deps.thumbnails?.picture(p[1].slice(0, -4)) : null;
+      if (!picture) throw new HttpError(404, 'NoSuchThumbnail', `there is no thumbnail ${p[1]}`);
+      // Named by its content: it never changes.
+      return new Response(picture, { headers: { 'Content-Type': 'image/jpeg', 'Cache-Control': 'public, max-age=31536000, immutable' } });
+    }
     if (api && p[1] === 'tab-vouchers' && p.length === 2 && m === 'POST') return postTabVoucher(req);
     if (api && p[1] === 'tabs' && p[2] === 'relay' && p.length === 3 && m === 'GET') return json(200, { relay: deps.settler?.relayAddress ?? null });
     if (api && p[3] === 'key' && m === 'POST') return newKey(req, streamIdOf(p[2]));
@@ -377,16 +392,21 @@ export function createMediaServer(deps: MediaServerDeps) {
         live: sfu.broadcast(id, now) === 'live',
         viewers: sfu.viewers(id).length + hlsAudience.count(id),
         hls: hls === 'live',
+        thumbnail: deps.thumbnails?.latest(id) ?? null,
       });
     }
     if (api && p[1] === 'media' && p.length === 2 && m === 'GET') {
       const ids = (url.searchParams.get('ids') ?? '').split(',').filter(Boolean);
       if (ids.length > 200) throw new HttpError(400, 'TooManyIds', 'ask for at most 200 streams at once');
       const now = Date.now();
-      const streams: Record<string, { state: Broadcast; viewers: number }> = {};
+      const streams: Record<string, { state: Broadcast; viewers: number; thumbnail: Thumbnail | null }> = {};
       for (const raw of ids) {
         const id = streamIdOf(raw);
-        streams[id.toString()] = { state: broadcastOf(sfu.broadcast(id, now), hlsState(id, now)), viewers: sfu.viewers(id).length + hlsAudience.count(id) };
+        streams[id.toString()] = {
+          state: broadcastOf(sfu.broadcast(id, now), hlsState(id, now)),
+          viewers: sfu.viewers(id).length + hlsAudience.count(id),
+          thumbnail: deps.thumbnails?.latest(id) ?? null,
+        };
       }
       return json(200, { streams });
     }

@@ -42,6 +42,10 @@ export interface SfuOptions {
   onForward?: (bytes: number) => void;
   /** Largest accepted SDP, in bytes. */
   maxSdpBytes?: number;
+  /** Sees each video packet of a stream's publisher; true asks the publisher for a keyframe (thumbnails). */
+  onPublisherVideo?: (streamId: bigint, codec: 'H264' | 'VP8', rtp: RtpPacket) => boolean;
+  /** A stream's publisher left. */
+  onUnpublish?: (streamId: bigint) => void;
 }
 
 type Kind = 'audio' | 'video';
@@ -205,6 +209,7 @@ export class Sfu {
     if (!room) return false;
     const pub = room.publisher?.id === publisherId ? room.publisher : undefined;
     if (pub) room.publisher = undefined;
+    if (pub && !room.publisher) this.o.onUnpublish?.(streamId);
     if (!pub && !keepViewers) return false;
     if (pub) await pub.pc.close().catch(() => {});
     if (!keepViewers) for (const v of [...room.viewers.values()]) await this.leave(v);
@@ -275,6 +280,10 @@ export class Sfu {
   private forward(room: Room, pub: Publisher, kind: Kind, rtp: RtpPacket): void {
     if (room.publisher !== pub) return;
     room.lastPacketAt = Date.now();
+    if (kind === 'video' && this.o.onPublisherVideo) {
+      const codec = pub.codecs.video?.mimeType.toLowerCase() === 'video/h264' ? 'H264' : 'VP8';
+      if (this.o.onPublisherVideo(pub.streamId, codec, rtp)) pub.requestKeyframe(true);
+    }
     for (const v of room.viewers.values()) {
       if (!v.open) continue;
       const s = v.tracks[kind];
