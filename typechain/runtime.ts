@@ -42,6 +42,14 @@ export interface TxOptions {
   onStatus?: (status: TxStatus, detail?: string) => void;
   /** Resolve at finalization instead of inclusion. */
   waitForFinalization?: boolean;
+  /**
+   * Gas and storage deposit from an earlier dry run of this call (`query.<message>`), made while
+   * the user was not waiting: the transaction is signed at once, without a dry run of its own. The
+   * chain still decides: a call that the contract refuses now, or that needs more than the estimate
+   * (with the usual 1.2× margin), fails in its block (`contracts.ContractReverted` / `OutOfGas`; the
+   * contract's named error was the dry run's to give).
+   */
+  estimate?: { gasRequired: { refTime: bigint; proofSize: bigint }; storageDeposit: bigint };
 }
 
 export interface QueryOptions {
@@ -63,8 +71,8 @@ export interface DecodedEvent {
  * (two tabs opened in one block both predict the same tab id). Read what happened from `outcome`.
  */
 export interface TxResult<T, E extends DecodedEvent = DecodedEvent, O extends E = E> {
-  /** The dry run's return value: a prediction, not a result. */
-  dryRun: T;
+  /** The dry run's return value: a prediction, not a result (undefined when sent with an `estimate`). */
+  dryRun: T | undefined;
   /** The events this message documents (`Emits [...]`), emitted by this contract in this transaction, in order. */
   outcome: O[];
   /**
@@ -236,7 +244,7 @@ export class InkContract {
     returnsResult = false,
     emits: readonly string[] = [],
   ): Promise<TxResult<T, E, O>> {
-    const dry = await this.call<T>(signer.address, method, args, { value: opts.value }, returnsResult);
+    const dry = opts.estimate ? { value: undefined, ...opts.estimate } : await this.call<T>(signer.address, method, args, { value: opts.value }, returnsResult);
     const gasLimit = this.api.registry.createType('WeightV2', withGasMargin(dry.gasRequired)) as WeightV2;
     const storageDepositLimit = dry.storageDeposit > 0n ? new BN(dry.storageDeposit.toString()) : null;
     const tx = this.contract.tx[method]({ gasLimit, storageDepositLimit, value: new BN((opts.value ?? 0n).toString()) }, ...args.map(input));

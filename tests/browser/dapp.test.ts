@@ -180,7 +180,10 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     await v.page.getByRole('button', { name: 'Stop watching' }).click();
 
     await creator.page.getByRole('button', { name: 'Stop camera' }).click();
-    expect(failing(v.errors)).toEqual([]);
+    // The only error the page met: at most one refusal of the watch begun at the stale rate.
+    const refusals = failing(v.errors).filter((e) => /status of 409 \(Conflict\) \(http:\/\/[^)]*\/api\/tab-vouchers\)$/.test(e));
+    expect(refusals.length).toBeLessThanOrEqual(1);
+    expect(failing(v.errors).filter((e) => !refusals.includes(e))).toEqual([]);
     expect(failing(creator.errors)).toEqual([]);
     await v.context.close();
     await creator.context.close();

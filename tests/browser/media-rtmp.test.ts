@@ -14,7 +14,8 @@ import { freePort } from '../../scripts/chain/launch.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
 import { lowPriority, startApp, type App } from './harness.ts';
-import { rtmpEncoderArgs } from './media-clients.ts';
+import { pictureSize, rtmpEncoderArgs } from './media-clients.ts';
+import { cidOf } from '../../dapp/lib/server/media/thumbnails.ts';
 import { ownDeploymentFile, streamKey, until, viewerWithTab } from './media-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
@@ -97,6 +98,13 @@ describe('RTMP ingest and HLS behind the payment gate', { retry: 1 }, () => {
       const status = (await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { viewers: number; hls: boolean };
       expect(status).toMatchObject({ viewers: 1, hls: true });
       expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^vilo_hls_viewers 1$/m);
+
+      // A thumbnail from the newest fragment: 480 × 270 (640 × 360 scaled), named by its CID.
+      let thumb: { cid: string } | null = null;
+      await until(async () => !!(thumb = ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { thumbnail: typeof thumb }).thumbnail), 10_000, `a thumbnail (server: ${app.output().slice(-800)})`);
+      const jpeg = new Uint8Array(await (await fetch(`${app.url}/thumbs/${thumb!.cid}.jpg`)).arrayBuffer());
+      expect(await cidOf(jpeg)).toBe(thumb!.cid);
+      expect(await pictureSize(jpeg)).toEqual({ width: 480, height: 270 });
 
       // Vouchers stop: within 2 s of the last accepted one, nothing more is served.
       ticker.stop();

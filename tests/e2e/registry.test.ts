@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContractError } from '../../typechain/index.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ChainError, ContractError } from '../../typechain/index.ts';
 import { setupEnv, type Env } from './helpers.ts';
 
 let env: Env;
@@ -49,5 +49,23 @@ describe('stream registry through the generated bindings', () => {
 
     expect(res.events.map((e) => e.name)).toEqual(['StreamStatusChanged']);
     expect((await registry.query.getStream(accounts.eve.address, id)).value?.live).toBe(true);
+  });
+
+  it('sends with an estimate made earlier (no dry run of its own); a call refused after it fails in its block and changes nothing', async () => {
+    const { registry, accounts } = env;
+    const estimate = await registry.query.registerStream(accounts.bob.address, details('Prepared'));
+    const dryRuns = vi.spyOn(registry, 'call');
+    const res = await registry.tx.registerStream(accounts.bob, details('Prepared'), { estimate });
+    expect(dryRuns).not.toHaveBeenCalled();
+    dryRuns.mockRestore();
+    const id = res.one('StreamRegistered').streamId;
+    expect((await registry.query.getStream(accounts.eve.address, id)).value).toMatchObject({ title: 'Prepared', creator: accounts.bob.address });
+
+    // Bob's estimate, Eve's call: the contract refuses in the block (no named error: that was the dry run's to give).
+    const setLive = await registry.query.setLive(accounts.bob.address, id, true);
+    const attempt = registry.tx.setLive(accounts.eve, id, true, { estimate: setLive });
+    await expect(attempt).rejects.toBeInstanceOf(ChainError);
+    await expect(attempt).rejects.toMatchObject({ code: 'contracts.ContractReverted' });
+    expect((await registry.query.getStream(accounts.eve.address, id)).value?.live).toBe(false);
   });
 });

@@ -11,6 +11,9 @@ import type { Tab } from '$typechain/tick_stream.ts';
 import type { SessionKey } from '../protocol/voucher.ts';
 import type { SignedTabVoucher } from '../protocol/tab.ts';
 import { owed } from '../protocol/owed.ts';
+
+/** A prepared open (relay, key, dry run) is used within this long, ms; after, the click makes its own dry run. */
+const PREPARED_FOR_MS = 60_000;
 import type { TabTicker, WatchReport } from '../media/tab-ticker.ts';
 import type { Playback } from '../media/whep.ts';
 import type { TxLog } from './tx.svelte.ts';
@@ -62,6 +65,8 @@ export class TabState {
   /** When a closing tab can be finished (ms since the epoch), or null. */
   closesAtMs = $derived(this.tab?.closingSinceMs != null && this.windowMs !== null ? this.tab.closingSinceMs + this.windowMs : null);
 
+  /** The viewer whose tab (or its absence) `tab` is, once a read of it has landed. */
+  loadedFor = $state<string | null>(null);
   #ticker: TabTicker | null = null;
   #loadGen = 0;
   #genesis: `0x${string}` | null = null;
@@ -97,6 +102,7 @@ export class TabState {
     if (gen !== this.#loadGen) return;
     this.chainClock = { chainMs: BigInt(chainMs.toString()), wallMs: Date.now() };
     this.tab = tab.value;
+    this.loadedFor = viewer;
     [this.#genesis, this.windowMs] = terms.value;
     if (!this.tab) return;
     const stored = this.#stored(c, this.tab.id);
@@ -119,15 +125,48 @@ export class TabState {
     }
   }
 
-  /** Opens a tab with `deposit`: the one wallet approval, for every stream. */
-  async open(deposit: bigint): Promise<void> {
+  /**
+   * Prepares opening a tab with `deposit` while the viewer reads the page: the relay's address, a
+   * session key, and open_tab's dry run (its gas and storage deposit), so that the click goes
+   * straight to the wallet. Nothing is signed or sent. A refusal the dry run names (the deposit too
+   * small, a tab already open) is thrown here, and the click then makes its own dry run.
+   */
+  async prepareOpen(deposit: bigint): Promise<void> {
+    const viewer = this.viewer;
+    if (!viewer || this.tab || deposit <= 0n) return;
     const c = await this.contracts();
+    const relay = await this.#relayAddress();
+    const { SessionKey } = await import('../protocol/voucher.ts');
+    const key = this.#prepared?.viewer === viewer ? this.#prepared.key : SessionKey.generate();
+    this.#prepared = null;
+    const dry = await c.ticks.query.openTab(viewer, key.publicKey, relay, { value: deposit });
+    this.#prepared = { deposit, viewer, relay, key, estimate: { gasRequired: dry.gasRequired, storageDeposit: dry.storageDeposit }, at: Date.now() };
+  }
+
+  /** Whether an open of `deposit` is prepared now (tests, the join benchmark). */
+  preparedFor(deposit: bigint): boolean {
+    const p = this.#prepared;
+    return !!p && p.deposit === deposit && p.viewer === this.viewer && Date.now() - p.at < PREPARED_FOR_MS;
+  }
+
+  #prepared = $state.raw<{ deposit: bigint; viewer: string; relay: string; key: SessionKey; estimate: { gasRequired: { refTime: bigint; proofSize: bigint }; storageDeposit: bigint }; at: number } | null>(null);
+
+  async #relayAddress(): Promise<string> {
     const relay = ((await (await fetch('/api/tabs/relay')).json()) as { relay: string | null }).relay;
     if (!relay) throw new Error('The media server has no relay account, so it cannot serve a tab.');
+    return relay;
+  }
+
+  /** Opens a tab with `deposit`: the one wallet approval, for every stream (prepared by `prepareOpen`, or not). */
+  async open(deposit: bigint): Promise<void> {
+    const c = await this.contracts();
+    const p = this.preparedFor(deposit) ? this.#prepared! : null;
+    this.#prepared = null; // a key and an estimate serve one open
+    const relay = p?.relay ?? (await this.#relayAddress());
     const { SessionKey } = await import('../protocol/voucher.ts');
-    const key = SessionKey.generate();
+    const key = p?.key ?? SessionKey.generate();
     const signer = await this.wallet.signer();
-    const res = await this.tx.run('Open a tab', (o) => c.ticks.tx.openTab(signer, key.publicKey, relay, { ...o, value: deposit }));
+    const res = await this.tx.run('Open a tab', (o) => c.ticks.tx.openTab(signer, key.publicKey, relay, { ...o, value: deposit, estimate: p?.estimate }));
     const opened = res.one('TabOpened');
     localStorage.setItem(this.#storageKey(c, opened.tabId), JSON.stringify({ seed: key.seed, nextWatch: 0 } satisfies StoredTab));
     this.#key = key;

@@ -17,7 +17,7 @@
  * The chain connection is made in the background: until it is up, every chain read fails and the
  * gate refuses (fails closed); the server itself starts at once.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
@@ -173,10 +173,13 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
         .then((r) => (rtmp = r))
         .catch((e) => log(`[rtmp] not started: ${(e as Error).message}`))
     : undefined;
+  // RTMP streams' thumbnails: from the HLS fragments of each stream nginx is writing now.
+  const hlsThumbs = env.VILO_RTMP_PORT ? setInterval(() => rtmp && thumbnailsFromHls(rtmp.hlsDir, thumbnails), 2_000) : undefined;
   return {
     ...server,
     store,
     close: async () => {
+      clearInterval(hlsThumbs);
       await rtmpStarted;
       await rtmp?.stop();
       await server.close();
@@ -184,6 +187,25 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
       await api?.disconnect().catch(() => {});
     },
   };
+}
+
+/** Hands each stream directory (`s<id>`) whose playlist nginx rewrote in the last 5 s to `thumbnails`. */
+function thumbnailsFromHls(hlsDir: string, thumbnails: Thumbnails, now = Date.now()): void {
+  let dirs: string[];
+  try {
+    dirs = readdirSync(hlsDir);
+  } catch {
+    return; // nothing published yet
+  }
+  for (const d of dirs) {
+    if (!/^s[0-9]{1,20}$/.test(d)) continue;
+    try {
+      if (now - statSync(join(hlsDir, d, 'index.m3u8')).mtimeMs > 5_000) continue;
+    } catch {
+      continue;
+    }
+    thumbnails.onHls(BigInt(d.slice(1)), join(hlsDir, d));
+  }
 }
 
 async function relayAccount(api: ApiPromise, suri: string | undefined): Promise<KeyringPair | undefined> {

@@ -2,7 +2,7 @@
  * Thumbnails from the live video: every `everyMs` (30 s by default; the first a few seconds after a
  * publisher starts) the server asks the publisher for a keyframe, takes the first whole keyframe that
  * arrives (RTP depacketized by werift: H.264 Annex B or VP8), and has Debian's ffmpeg decode it to a
- * 480-pixel-wide JPEG. The picture is content-addressed: its name is the IPFS CID of its bytes
+ * 480-pixel-wide JPEG. An RTMP stream's picture comes from the newest HLS fragment nginx wrote. The picture is content-addressed: its name is the IPFS CID of its bytes
  * (CIDv1, raw codec, sha2-256 — what `ipfs add --cid-version 1 --raw-leaves` gives a file of one
  * block), computed here; when `VILO_IPFS_API` names a Kubo node, the picture is also added and pinned
  * there. Pictures are kept in `dir` as `<cid>.jpg`; a stream keeps its newest two (the one a page
@@ -131,6 +131,32 @@ export class Thumbnails {
     return begun;
   }
 
+  /**
+   * An RTMP stream's HLS directory, seen while nginx writes it: when a picture is due, the newest
+   * fragment the playlist lists (complete; nginx cuts fragments at keyframes) is decoded.
+   */
+  onHls(streamId: bigint, dir: string): void {
+    const k = streamId.toString();
+    const now = this.now();
+    let s = this.streams.get(k);
+    if (!s) this.streams.set(k, (s = { dueAt: now, capture: null, encoding: false, shots: [] }));
+    if (now < s.dueAt || s.encoding) return;
+    let fragment: string | undefined;
+    try {
+      fragment = readFileSync(join(dir, 'index.m3u8'), 'utf8').split('\n').filter((l) => /^[\w.-]+\.ts$/.test(l.trim())).at(-1)?.trim();
+    } catch {
+      return;
+    }
+    if (!fragment) return;
+    s.dueAt = now + this.everyMs;
+    s.encoding = true;
+    const file = join(dir, fragment);
+    void Promise.resolve()
+      .then(() => this.store(k, decodeToJpeg(this.o.ffmpeg ?? 'ffmpeg', 'mpegts', readFileSync(file))))
+      .catch((e: Error) => this.o.log?.(`[thumbnails] stream ${k}: ${e.message}`))
+      .finally(() => (s.encoding = false));
+  }
+
   /** Forgets a stream's schedule (its publisher left); its pictures stay until replaced. */
   unpublished(streamId: bigint): void {
     const s = this.streams.get(streamId.toString());
@@ -139,9 +165,13 @@ export class Thumbnails {
     s.dueAt = this.now() + FIRST_AFTER_MS;
   }
 
-  private async encode(streamId: string, codec: VideoCodec, frame: Buffer): Promise<void> {
+  private encode(streamId: string, codec: VideoCodec, frame: Buffer): Promise<void> {
     const input = codec === 'H264' ? frame : ivf(frame);
-    const jpeg = await decodeToJpeg(this.o.ffmpeg ?? 'ffmpeg', codec === 'H264' ? 'h264' : 'ivf', input);
+    return this.store(streamId, decodeToJpeg(this.o.ffmpeg ?? 'ffmpeg', codec === 'H264' ? 'h264' : 'ivf', input));
+  }
+
+  private async store(streamId: string, picture: Promise<Buffer>): Promise<void> {
+    const jpeg = await picture;
     const cid = await cidOf(jpeg);
     const file = join(this.o.dir, `${cid}.jpg`);
     if (!existsSync(file)) writeFileSync(file, jpeg);
@@ -193,8 +223,8 @@ function ivf(frame: Buffer): Buffer {
   return Buffer.concat([header, frameHeader, frame]);
 }
 
-/** Decodes one keyframe (an H.264 access unit or an IVF file) to a 480-wide JPEG with ffmpeg. */
-function decodeToJpeg(ffmpeg: string, format: 'h264' | 'ivf', input: Buffer): Promise<Buffer> {
+/** Decodes the first picture of `input` (an H.264 access unit, an IVF file, an MPEG-TS fragment) to a 480-wide JPEG with ffmpeg. */
+function decodeToJpeg(ffmpeg: string, format: 'h264' | 'ivf' | 'mpegts', input: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const p = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-f', format, '-i', 'pipe:0', '-frames:v', '1', '-vf', 'scale=480:-2', '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1'], {
       stdio: ['pipe', 'pipe', 'pipe'],
