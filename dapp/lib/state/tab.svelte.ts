@@ -102,15 +102,19 @@ export class TabState {
     if (gen !== this.#loadGen) return;
     this.chainClock = { chainMs: BigInt(chainMs.toString()), wallMs: Date.now() };
     this.tab = tab.value;
-    this.loadedFor = viewer;
     [this.#genesis, this.windowMs] = terms.value;
-    if (!this.tab) return;
+    if (!this.tab) {
+      this.loadedFor = viewer;
+      return;
+    }
     const stored = this.#stored(c, this.tab.id);
     if (stored && !this.#key) {
       const { SessionKey } = await import('../protocol/voucher.ts');
       const key = SessionKey.fromSeed(stored.seed);
-      if (key.publicKey === this.tab.sessionKey) this.#key = key;
+      if (key.publicKey === this.tab?.sessionKey) this.#key = key;
     }
+    // Last: whoever waits for "the tab is read" (a reload's watch going on) finds its key taken up too.
+    this.loadedFor = viewer;
     // After a reload, what this browser signed comes from storage until the relay answers again.
     if (!this.#ticker && stored?.claims) {
       const onChain = new Map(this.tab.watches.map((w) => [w.number, w.settled]));
