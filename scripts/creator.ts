@@ -22,7 +22,7 @@ import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { Keyring } from '@polkadot/keyring';
 import type { WeightV2 } from '@polkadot/types/interfaces';
-import { connect, isDevChain, signAndWait, signerFrom } from './lib/chain.ts';
+import { connect, ExtrinsicFailedError, isDevChain, signAndWait, signerFrom } from './lib/chain.ts';
 import { deploymentFile, type Deployment } from './deploy.ts';
 import { ContractError, PaymentHandlerContract, PricingEngineContract, StreamRegistryContract } from '../typechain/index.ts';
 import type { PlanInput } from '../typechain/pricing_engine.ts';
@@ -83,19 +83,78 @@ async function signer(api: ApiPromise, dev: string | undefined): Promise<Keyring
  */
 async function priceAndGoLive(api: ApiPromise, me: KeyringPair, pricing: PricingEngineContract, registry: StreamRegistryContract, id: bigint, plan: PlanInput): Promise<void> {
   const [priced, live] = await Promise.all([pricing.query.setPricePlan(me.address, id, plan), registry.query.setLive(me.address, id, true)]);
-  const call = (c: InkContract, method: string, args: unknown[], dry: { gasRequired: { refTime: bigint; proofSize: bigint }; storageDeposit: bigint }) =>
-    c.contract.tx[method](
-      {
-        gasLimit: api.registry.createType('WeightV2', withGasMargin(dry.gasRequired)) as WeightV2,
-        storageDepositLimit: dry.storageDeposit > 0n ? dry.storageDeposit.toString() : null,
-      },
-      ...args.map(input),
-    );
-  const included = await signAndWait(api, api.tx.utility.batchAll([call(pricing, 'setPricePlan', [id, plan], priced), call(registry, 'setLive', [id, true], live)]), me);
+  const included = await signAndWait(api, api.tx.utility.batchAll([contractCall(api, pricing, 'setPricePlan', [id, plan], priced, true), contractCall(api, registry, 'setLive', [id, true], live, true)]), me);
   const said = [...pricing.decodeEvents(included.events), ...registry.decodeEvents(included.events)].map((e) => e.name);
   if (!said.includes('PricePlanSet') || !said.includes('StreamStatusChanged')) {
     throw new Error(`block ${included.blockHash} does not show the price plan set and the stream live (events: ${said.join(', ') || 'none'})`);
   }
+}
+
+/** A stream id no registry reaches: a price plan dry-run on it is judged on the plan alone (then StreamNotFound). */
+const NO_STREAM = (1n << 64n) - 1n;
+
+/**
+ * Registers a stream, sets its price plan and sets it live in ONE `utility.batchAll` (one block; all
+ * or nothing). The id is the one the registration's dry run predicts. The price and live calls cannot
+ * be dry-run before the stream exists, so they carry a gas limit of a tenth of the chain's largest
+ * extrinsic each (the chain charges what they use and refunds the rest); the plan itself is checked
+ * first by a dry run on a stream that cannot exist (the contract validates the plan before it looks
+ * for the stream), so a refused plan is named and nothing is sent. Null when another registration
+ * took the predicted id first: the batch failed as a whole, nothing happened, and the caller goes the
+ * two-block way.
+ */
+async function createLive(
+  api: ApiPromise,
+  me: KeyringPair,
+  pricing: PricingEngineContract,
+  registry: StreamRegistryContract,
+  details: Parameters<StreamRegistryContract['tx']['registerStream']>[1],
+  plan: PlanInput,
+): Promise<{ streamId: bigint; blockHash: string } | null> {
+  const [registered, planCheck] = await Promise.all([
+    registry.query.registerStream(me.address, details),
+    pricing.query.setPricePlan(me.address, NO_STREAM, plan).then(
+      () => null,
+      (e: unknown) => e,
+    ),
+  ]);
+  // The plan passed validation if the only objection is that the stream does not exist.
+  if (!(planCheck instanceof ContractError && planCheck.error.type === 'StreamNotFound')) throw planCheck ?? new Error('the price plan dry run did not stop at the missing stream');
+  const id = registered.value;
+  const max = api.consts.system.blockWeights.perClass.normal.maxExtrinsic.unwrap();
+  const cap = { gasRequired: { refTime: max.refTime.toBigInt() / 10n, proofSize: max.proofSize.toBigInt() / 10n }, storageDeposit: 0n };
+  let included;
+  try {
+    included = await signAndWait(
+      api,
+      api.tx.utility.batchAll([
+        contractCall(api, registry, 'registerStream', [details], registered, true),
+        contractCall(api, pricing, 'setPricePlan', [id, plan], cap, false),
+        contractCall(api, registry, 'setLive', [id, true], cap, false),
+      ]),
+      me,
+    );
+  } catch (e) {
+    if (e instanceof ExtrinsicFailedError && e.section === 'contracts' && e.error === 'ContractReverted') return null;
+    throw e;
+  }
+  const events = [...registry.decodeEvents(included.events), ...pricing.decodeEvents(included.events)];
+  const ours = (name: string) => events.some((e) => e.name === name && e.args.streamId === id);
+  if (!ours('StreamRegistered') || !ours('PricePlanSet') || !ours('StreamStatusChanged')) {
+    throw new Error(`block ${included.blockHash} does not show stream ${id} registered, priced and live (events: ${events.map((e) => e.name).join(', ') || 'none'})`);
+  }
+  return { streamId: id, blockHash: included.blockHash };
+}
+
+/** A contract call for a batch: gas from `dry` (a dry run's, with the bindings' margin, or a cap as is). */
+function contractCall(api: ApiPromise, c: InkContract, method: string, args: unknown[], dry: { gasRequired: { refTime: bigint; proofSize: bigint }; storageDeposit: bigint }, margin: boolean) {
+  return c.contract.tx[method](
+    {
+      gasLimit: api.registry.createType('WeightV2', margin ? withGasMargin(dry.gasRequired) : dry.gasRequired) as WeightV2,
+      storageDepositLimit: dry.storageDeposit > 0n ? dry.storageDeposit.toString() : null,
+    },
+    ...args.map(input),
+  );
 }
 
 async function main(argv: string[]): Promise<unknown> {
@@ -149,6 +208,12 @@ async function main(argv: string[]): Promise<unknown> {
         if (!v.title || !v.category) throw new UsageError('create needs --title and --category');
         progress('registering the stream …');
         const details = { title: v.title, category: v.category, description: v.description ?? '', thumbnailCid: v.thumbnail ?? null };
+        if (v.live) {
+          // Registered, priced and live in one block, or, if another registration took the id first, in two.
+          const done = await createLive(api, me, pricing, registry, details, plan);
+          if (done) return { streamId: done.streamId, live: true, plan, blockHash: done.blockHash };
+          progress('another stream took the id first (nothing happened); registering, then pricing …');
+        }
         const id = (await registry.tx.registerStream(me, details)).one('StreamRegistered').streamId;
         if (v.live) {
           // One extrinsic, both or neither: never live without its price, and one block instead of two.

@@ -29,6 +29,10 @@ describe('creator commands', () => {
     expect(created.code).toBe(0);
     const id = created.out.streamId as string;
     expect(created.out.live).toBe(true);
+    // Registered, priced and live in one extrinsic: the block it names holds all three.
+    const records = await (await env.api.at(created.out.blockHash as string)).query.system.events();
+    const said = [...env.registry.decodeEvents(records), ...env.pricing.decodeEvents(records)].filter((e) => String(e.args.streamId) === id).map((e) => e.name);
+    expect(said.sort()).toEqual(['PricePlanSet', 'StreamRegistered', 'StreamStatusChanged']);
 
     const listed = await cli('list', '--dev', 'ferdie');
     const row = listed.out.streams.find((s: { id: string }) => s.id === id);
@@ -66,6 +70,14 @@ describe('creator commands', () => {
     const res = await cli('withdraw', created.out.streamId, '--dev', 'eve');
     expect(res.code, JSON.stringify(res.out)).toBe(1);
     expect(res.out.error).toMatchObject({ name: 'ContractError', type: 'NotCreator' });
+  });
+
+  it('names a price plan the contract refuses before sending anything, for create --live too', async () => {
+    const before = (await env.registry.query.streamCount(env.accounts.ferdie.address)).value;
+    const res = await cli('create', '--dev', 'ferdie', '--title', 'Cheap premium', '--category', 'talk', '--rate', '10', '--premium-rate', '5', '--live');
+    expect(res.code, JSON.stringify(res.out)).toBe(1);
+    expect(res.out.error).toMatchObject({ name: 'ContractError', type: 'PremiumBelowBase' });
+    expect((await env.registry.query.streamCount(env.accounts.ferdie.address)).value).toBe(before); // nothing registered
   });
 
   it('sets a creator profile that list shows, refuses a name that could disguise itself, and removes it', async () => {
