@@ -80,9 +80,13 @@ export class Publisher {
     readonly pc: RTCPeerConnection,
   ) {}
 
+  /** The video codec the answer chose (set with the track; what its keyframes are depacketized as). */
+  videoCodec: 'H264' | 'VP8' = 'VP8';
+
   bind(kind: Kind, t: RTCRtpTransceiver, ssrc: number) {
     this.transceivers[kind] = t;
     this.ssrcs[kind] = ssrc;
+    if (kind === 'video') this.videoCodec = this.codecs.video?.mimeType.toLowerCase() === 'video/h264' ? 'H264' : 'VP8';
   }
 
   private lastPliAt = 0;
@@ -280,10 +284,7 @@ export class Sfu {
   private forward(room: Room, pub: Publisher, kind: Kind, rtp: RtpPacket): void {
     if (room.publisher !== pub) return;
     room.lastPacketAt = Date.now();
-    if (kind === 'video' && this.o.onPublisherVideo) {
-      const codec = pub.codecs.video?.mimeType.toLowerCase() === 'video/h264' ? 'H264' : 'VP8';
-      if (this.o.onPublisherVideo(pub.streamId, codec, rtp)) pub.requestKeyframe(true);
-    }
+    if (kind === 'video' && this.o.onPublisherVideo?.(pub.streamId, pub.videoCodec, rtp)) pub.requestKeyframe(true);
     for (const v of room.viewers.values()) {
       if (!v.open) continue;
       const s = v.tracks[kind];

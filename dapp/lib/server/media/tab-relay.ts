@@ -15,7 +15,7 @@
  */
 import { MAX_WATCHES, verifyTabVoucher, type SignedTabVoucher } from '../../protocol/tab.ts';
 import type { WatchReport } from '../../media/tab-wire.ts';
-import type { ChainTab, TabChain, TabSettleItem, TabSettler } from './chain.ts';
+import { withTimeout, type ChainTab, type TabChain, type TabSettleItem, type TabSettler } from './chain.ts';
 import { HttpError } from './http.ts';
 import type { Metrics } from './metrics.ts';
 import type { TabGate } from './tab-gate.ts';
@@ -182,7 +182,7 @@ export class TabRelay {
     if (rate === 0n && (await this.o.chain.hasSubscription(tab.viewer, streamId).catch(() => false))) return;
     // The rate may have come from a recent read: refuse only what the chain disagrees with now (a
     // price that fell since is taken). A chain that does not answer within 2 s leaves the read rate.
-    const now = await within(FRESH_QUOTE_WAIT_MS, this.o.chain.quote(streamId, true), quote);
+    const now = await withTimeout(this.o.chain.quote(streamId, true), FRESH_QUOTE_WAIT_MS, 'quote').catch(() => quote);
     if (rate === now) return;
     quote = now;
     throw new HttpError(409, 'RateMismatch', `stream ${streamId} costs ${quote} plancks/s now; a new watch must sign that rate, not ${rate}`);
@@ -312,17 +312,5 @@ export class TabRelay {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.settling;
-  }
-}
-
-/** What `p` gives within `ms`, else (or if it fails) `otherwise`. */
-async function within<T>(ms: number, p: Promise<T>, otherwise: T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((r) => (timer = setTimeout(() => r(otherwise), ms)))]);
-  } catch {
-    return otherwise;
-  } finally {
-    clearTimeout(timer);
   }
 }
