@@ -37,7 +37,7 @@ try {
   // One stream to list, price and read; its id is 1 on the bench's fresh chain.
   timed(['create', '--dev', 'bob', '--title', 'Bench', '--category', 'music', '--rate', '1000000']);
   const commands: [string, string[]][] = [
-    ['--help (Node, tsx, loading the program)', ['--help']],
+    ['--help (Node, loading the bundled program: tools/creator.mjs)', ['--help']],
     ['list, an account with no streams (connect + one read)', ['list', '--dev', 'eve']],
     ['list (1 stream)', ['list', '--dev', 'bob']],
     ['earnings', ['earnings', '--dev', 'bob']],

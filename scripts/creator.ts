@@ -303,9 +303,10 @@ export function humanOutput(out: Record<string, unknown>): string {
     .join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const asJson = process.argv.includes('--json');
-  main(process.argv.slice(2))
+/** Runs one command as typed (`argv` without node and the script), prints its output and exits. */
+export function cli(argv: string[]): void {
+  const asJson = argv.includes('--json');
+  main(argv)
     .then((out) => {
       if (out !== undefined) console.log(asJson ? json(out) : humanOutput(out as Record<string, unknown>));
       // Done: the closed WebSocket's socket would otherwise keep the process for another ~1.7 s
@@ -319,3 +320,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(e instanceof UsageError ? 2 : 1);
     });
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) cli(process.argv.slice(2));

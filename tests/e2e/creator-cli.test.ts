@@ -1,4 +1,4 @@
-/** The creator commands (scripts/creator.ts) against the local chain, as a creator would run them. */
+/** The creator commands (scripts/creator.ts) against the local chain, as a creator runs them: `npm run creator` runs tools/creator.mjs. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, inject, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { setupEnv, freeBalance, type Env } from './helpers.ts';
 const run = promisify(execFile);
 const cli = async (...args: string[]) => {
   try {
-    const { stdout } = await run('tsx', ['scripts/creator.ts', ...args, '--url', inject('chainUrl'), '--deployment', inject('deploymentPath'), '--json'], { env: { ...process.env, VILO_SURI: '' } });
+    const { stdout } = await run(process.execPath, ['tools/creator.mjs', ...args, '--url', inject('chainUrl'), '--deployment', inject('deploymentPath'), '--json'], { env: { ...process.env, VILO_SURI: '' } });
     return { code: 0, out: JSON.parse(stdout) };
   } catch (e) {
     const err = e as { code: number; stdout: string };
