@@ -48,6 +48,19 @@ export async function openBench(): Promise<Bench> {
   };
 }
 
+/**
+ * A fixed CPU-bound workload, in ms: 5·10⁸ integer additions in a Node loop, timed once when the bench
+ * starts (this module is loaded before any chain, browser or server, so nothing of the bench's own
+ * competes with it). The same machine is not equally fast every day, so every section carries it:
+ * figures from two days compare only with their CPU references beside them.
+ */
+export const cpuReferenceMs: number = (() => {
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < 5e8; i++) x = (x + i) | 0;
+  return performance.now() - t0 + (x === 0.5 ? 1 : 0); // x used, so the loop is not dropped
+})();
+
 /** Replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in docs/benchmarks.md. */
 export function writeSection(name: string, markdown: string): void {
   const file = join(ROOT, 'docs/benchmarks.md');
@@ -57,7 +70,7 @@ export function writeSection(name: string, markdown: string): void {
   const i = text.indexOf(open);
   const j = text.indexOf(close);
   if (i < 0 || j < 0) throw new Error(`docs/benchmarks.md has no ${open} … ${close} section`);
-  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} on ${process.env.VILO_MACHINE ?? 'the 2-core project machine'}._`;
+  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} on ${process.env.VILO_MACHINE ?? 'the 2-core project machine'}; CPU reference ${(cpuReferenceMs / 1000).toFixed(2)} s (see the top of this file)._`;
   writeFileSync(file, `${text.slice(0, i + open.length)}\n${stamp}\n\n${markdown.trim()}\n${text.slice(j)}`);
   console.log(`[bench] wrote section "${name}" of docs/benchmarks.md`);
 }
