@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { buildApp } from '../scripts/build-app.ts';
 import { launchBrowser, startApp } from '../tests/browser/harness.ts';
 import { mediaClientScript, requestStreamKey } from '../tests/browser/media-page.ts';
@@ -166,13 +166,34 @@ try {
     // A viewer reads the page for a moment before the click: the page prepares the open meanwhile
     // (relay, key, dry run; 0.4 s after the last edit of the deposit).
     await page.locator('[data-testid="open-tab"][data-prepared="true"]').waitFor({ timeout: 15_000 });
+    // Where the time after the block goes: the watch's first voucher, and the WHEP exchange.
+    const seen: Record<string, number> = {};
+    const mark = (name: string) => (seen[name] ??= Date.now());
+    const onRequest = (r: Request) => {
+      if (r.method() !== 'POST') return;
+      if (r.url().endsWith('/api/tab-vouchers')) mark('voucherSent');
+      if (/\/whep\/\d+$/.test(r.url())) mark('whepSent');
+    };
+    const onAnswered = (r: Request) => {
+      if (r.method() !== 'POST') return;
+      if (r.url().endsWith('/api/tab-vouchers')) mark('voucherAnswered');
+      if (/\/whep\/\d+$/.test(r.url())) mark('whepAnswered');
+    };
+    page.on('request', onRequest);
+    page.on('requestfinished', onAnswered);
     await page.getByRole('button', { name: 'Open a tab and watch' }).click();
     await page.getByTestId('tab-meter').waitFor({ timeout: 60_000 });
     const meterAt = await page.evaluate(() => performance.timeOrigin + performance.now());
     await page.waitForFunction(() => (window as any).__lat.firstFrame > 0, undefined, { timeout: 60_000 });
+    page.off('request', onRequest);
+    page.off('requestfinished', onAnswered);
     const lat = (await page.evaluate(() => (window as any).__lat)) as { click: number; firstFrame: number };
+    const at = (name: string) => (seen[name] ? ms(seen[name] - lat.click) : '—');
     joins.push({ total: lat.firstFrame - lat.click, joined: meterAt - lat.click });
-    console.log(`[bench] ${who.name}: Open-a-tab click → first frame ${ms(lat.firstFrame - lat.click)} (in a block, meter shown: ${ms(meterAt - lat.click)})`);
+    console.log(
+      `[bench] ${who.name}: Open-a-tab click → first frame ${ms(lat.firstFrame - lat.click)} (from the click: meter shown ${ms(meterAt - lat.click)}, ` +
+        `first voucher sent ${at('voucherSent')}, accepted ${at('voucherAnswered')}, WHEP sent ${at('whepSent')}, answered ${at('whepAnswered')})`,
+    );
     await page.evaluate(() => ((window as any).__lat.samples = []));
     await sleep(SAMPLE_MS);
     const s = (await page.evaluate(() => (window as any).__lat)) as { samples: number[]; undecodable: number };

@@ -38,6 +38,22 @@ describe('TabTicker: the tab’s voucher loop', () => {
     t.stop();
   });
 
+  it('shows the voucher on its way until the relay answers (video is asked with it), then only the accepted one', async () => {
+    let answer: (r: Response) => void = () => {};
+    vi.stubGlobal('fetch', () => new Promise<Response>((r) => (answer = r)));
+    const t = new TabTicker({ scope, key: SessionKey.generate(), baseUrl: 'http://relay' });
+    t.startWatch(0, 3n, 10n);
+    const sent = t.sending();
+    expect(sent?.claims).toEqual([{ watch: 0, streamId: 3n, ratePerSecond: 10n, ticks: 1n }]);
+    expect(t.latest()).toBeUndefined();
+    answer(new Response(JSON.stringify({ watches: [] }), { status: 202 }));
+    await settle();
+    await settle();
+    expect(t.sending()).toBeUndefined();
+    expect(t.latest()).toBe(sent);
+    t.stop();
+  });
+
   it('signs no second the tab does not cover (the gate’s rule from the last read), and goes on once it does', async () => {
     const got = relay(() => ({ status: 202, body: { watches: [] } }));
     const tab = { balance: 20n, nextWatch: 0, watches: [] as { number: number; settled: bigint }[] };

@@ -25,6 +25,7 @@ export class TabTicker {
   private timer: ReturnType<typeof setInterval> | undefined;
   private inFlight = false;
   private last: SignedTabVoucher | undefined;
+  private sent: SignedTabVoucher | undefined;
 
   constructor(
     private readonly o: {
@@ -94,6 +95,11 @@ export class TabTicker {
     return this.last;
   }
 
+  /** The voucher on its way to the relay, not answered yet (video may be asked with it: the media server checks it as the relay does). */
+  sending(): SignedTabVoucher | undefined {
+    return this.sent;
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
@@ -113,6 +119,7 @@ export class TabTicker {
     }
     const signed = signTabVoucher(this.o.key, this.o.scope, next);
     this.inFlight = true;
+    this.sent = signed;
     try {
       const res = await fetch(resolveUrl(this.o.baseUrl, '/api/tab-vouchers'), {
         method: 'POST',
@@ -133,6 +140,7 @@ export class TabTicker {
       this.o.onTick?.({ accepted: false, error: `Unreachable: ${(e as Error).message}`, watches: [] });
     } finally {
       this.inFlight = false;
+      this.sent = undefined;
     }
   }
 }

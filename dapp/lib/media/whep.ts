@@ -15,17 +15,38 @@ export interface Playback {
   stop(): Promise<void>;
 }
 
-/** WHEP playback with the payment headers given (`tabWhepHeaders`). */
-export async function playWith(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string }): Promise<Playback> {
+/**
+ * A receive-only peer connection with its offer made and its candidates being gathered: all of a
+ * WHEP request but its headers, made before the video is asked for (it binds to no stream or
+ * payment). Used once; `close` it if it is not.
+ */
+export interface PreparedOffer {
+  pc: RTCPeerConnection;
+  stream: MediaStream;
+  /** When it was made (ms since the epoch). */
+  at: number;
+  offered: Promise<void>;
+  close(): void;
+}
+
+export function prepareOffer(): PreparedOffer {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const stream = new MediaStream();
   pc.addEventListener('track', (e) => {
     if (!stream.getTracks().includes(e.track)) stream.addTrack(e.track);
   });
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const offered = pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+  offered.catch(() => {});
+  return { pc, stream, at: Date.now(), offered, close: () => pc.close() };
+}
+
+/** WHEP playback with the payment headers given (`tabWhepHeaders`), from an offer made ahead (`prepareOffer`) or a new one. */
+export async function playWith(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string; prepared?: PreparedOffer }): Promise<Playback> {
+  const { pc, stream, offered } = o.prepared ?? prepareOffer();
   try {
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    await pc.setLocalDescription(await pc.createOffer());
+    await offered;
     const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whep/${o.streamId}`), o.headers, 'playback');
     return {
       stream,

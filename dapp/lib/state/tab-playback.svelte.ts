@@ -1,13 +1,18 @@
 /**
  * The video of the tab's current watch on one watch page: WebRTC (WHEP) from the media server, or
- * HLS for a stream that comes in over RTMP, each request paid by the tab's latest accepted voucher.
- * It asks for video only once a voucher of the watch is accepted (the gate has then seen it pay), and
- * after a refusal asks again: within a second for 402 (the next voucher opens the gate), a few seconds
- * for anything else (a publisher may start).
+ * HLS for a stream that comes in over RTMP, each request paid by a voucher of the tab.
+ * It asks for WebRTC video as soon as a voucher of the watch is signed (with the first one while the
+ * relay checks it, as the media server checks it too), for HLS once one is accepted; after a refusal
+ * it asks again: within a second for 402 (the next voucher opens the gate) or for a refused first
+ * voucher (the watch may begin again at another rate), a few seconds for anything else (a publisher
+ * may start).
  */
-import type { Playback } from '../media/whep.ts';
+import type { Playback, PreparedOffer } from '../media/whep.ts';
 import { errorSentence } from '../format/errors.ts';
 import type { TabState } from './tab.svelte.ts';
+
+/** An offer made ahead is used within this long, ms (then a new one is made). */
+const OFFER_MAX_AGE_MS = 60_000;
 
 export class TabPlayback {
   media = $state.raw<MediaStream | null>(null);
@@ -16,6 +21,8 @@ export class TabPlayback {
   status = $state('not playing');
 
   #playback: Playback | null = null;
+  /** The WHEP offer made ahead (`prepare`), for the next request. */
+  #offer: PreparedOffer | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #trying = false;
   #stopped = true;
@@ -23,16 +30,40 @@ export class TabPlayback {
   constructor(
     private readonly tabs: TabState,
     readonly streamId: bigint,
-  ) {}
+  ) {
+    // What asking for video loads, loaded while the viewer reads the page (not on the join's path).
+    if (typeof window !== 'undefined') void Promise.all([import('../media/presence.ts'), import('../media/whep.ts'), import('../media/tab-wire.ts')]).catch(() => {});
+  }
 
   /** Whether the tab is watching this page's stream now. */
   get here(): boolean {
     return this.tabs.watching?.streamId === this.streamId;
   }
 
+  /**
+   * Makes the next WHEP request's offer now (peer connection, offer, candidates), so that asking for
+   * video later is one POST: while the viewer reads the page, and when a watch begins.
+   */
+  async prepare(): Promise<void> {
+    if (typeof RTCPeerConnection === 'undefined') return;
+    if (this.#offer && Date.now() - this.#offer.at < OFFER_MAX_AGE_MS && this.#offer.pc.signalingState !== 'closed') return;
+    const { prepareOffer } = await import('../media/whep.ts');
+    if (this.#offer && Date.now() - this.#offer.at < OFFER_MAX_AGE_MS && this.#offer.pc.signalingState !== 'closed') return;
+    this.#offer?.close();
+    this.#offer = prepareOffer();
+  }
+
   start(): void {
     this.#stopped = false;
+    void this.prepare().catch(() => {});
     void this.#try();
+  }
+
+  /** Stops, and closes the offer made ahead (the page is left). */
+  close(): void {
+    this.stop();
+    this.#offer?.close();
+    this.#offer = null;
   }
 
   stop(): void {
@@ -75,13 +106,16 @@ export class TabPlayback {
   async #try(): Promise<void> {
     if (this.#stopped || this.#trying || this.#playback || this.hls || !this.here) return;
     this.#trying = true;
+    let unanswered = false;
     try {
-      if (!this.tabs.accepted()) return this.#again(100); // the watch's first voucher is on its way
+      if (!this.tabs.signed()) return this.#again(100); // the watch's first voucher is being signed
       // Ask first (a refused WHEP offer would cost a peer connection and log a failed request).
       const { fetchStreamPresence } = await import('../media/presence.ts');
       const presence = await fetchStreamPresence(this.streamId);
       if (this.#stopped) return;
       if (!presence.live && presence.hls) {
+        // HLS asks with the latest accepted voucher (hls.js fetches on its own, with no retry we control).
+        if (!this.tabs.accepted()) return this.#again(100);
         this.hls = true;
         this.status = 'playing';
         return;
@@ -91,8 +125,11 @@ export class TabPlayback {
         return this.#again(4_000);
       }
       this.status = 'connecting';
-      const p = await this.tabs.play();
+      unanswered = !this.tabs.accepted();
+      const offer = this.#offer && Date.now() - this.#offer.at < OFFER_MAX_AGE_MS && this.#offer.pc.signalingState !== 'closed' ? this.#offer : undefined;
+      const p = await this.tabs.play(offer);
       if (!p) return this.#again(100);
+      if (offer && this.#offer === offer) this.#offer = null; // used: the next request makes or takes another
       if (this.#stopped || !this.here) return void p.stop();
       this.#playback = p;
       this.media = p.stream;
@@ -100,7 +137,7 @@ export class TabPlayback {
     } catch (e) {
       const status = (e as { status?: number }).status;
       this.status = status === 404 ? 'The creator is not sending video right now; retrying…' : `Video unavailable: ${errorSentence(e)}`;
-      this.#again(status === 402 ? 1_000 : 4_000);
+      this.#again(unanswered ? 300 : status === 402 ? 1_000 : 4_000);
     } finally {
       this.#trying = false;
     }

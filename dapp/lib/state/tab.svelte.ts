@@ -15,7 +15,7 @@ import { owed } from '../protocol/owed.ts';
 /** A prepared open (relay, key, dry run) is used within this long, ms; after, the click makes its own dry run. */
 const PREPARED_FOR_MS = 60_000;
 import type { TabTicker, WatchReport } from '../media/tab-ticker.ts';
-import type { Playback } from '../media/whep.ts';
+import type { Playback, PreparedOffer } from '../media/whep.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
 
@@ -140,7 +140,8 @@ export class TabState {
     if (!viewer || this.tab || deposit <= 0n) return;
     const c = await this.contracts();
     const relay = await this.#relayAddress();
-    const { SessionKey } = await import('../protocol/voucher.ts');
+    // The watch's code too, so that nothing is loaded between the block and the first voucher.
+    const [{ SessionKey }] = await Promise.all([import('../protocol/voucher.ts'), import('../media/tab-ticker.ts')]);
     const key = this.#prepared?.viewer === viewer ? this.#prepared.key : SessionKey.generate();
     this.#prepared = null;
     const dry = await c.ticks.query.openTab(viewer, key.publicKey, relay, { value: deposit });
@@ -296,10 +297,22 @@ export class TabState {
     return this.#ticker?.latest();
   }
 
-  /** Whether the relay has accepted a voucher carrying the current watch (only then is there video to ask for). */
+  /** Whether the relay has accepted a voucher carrying the current watch. */
   accepted(): boolean {
+    return !!this.#playVoucher(false);
+  }
+
+  /** Whether there is a voucher of the current watch to ask for its video with: accepted, or on its way to the relay. */
+  signed(): boolean {
+    return !!this.#playVoucher(true);
+  }
+
+  /** The voucher of the current watch that video is asked with: the latest accepted, or (`sending`) the one on its way. */
+  #playVoucher(sending: boolean): SignedTabVoucher | undefined {
     const w = this.watching;
-    return !!w && !!this.#ticker?.latest()?.claims.some((c) => c.watch === w.watch);
+    const t = this.#ticker;
+    if (!w || !t) return undefined;
+    return [t.latest(), sending ? t.sending() : undefined].find((v) => v?.claims.some((c) => c.watch === w.watch));
   }
 
 
@@ -330,13 +343,17 @@ export class TabState {
     this.refusal = null;
   }
 
-  /** WHEP playback of the current watch, with the tab's latest voucher (null until one is accepted). */
-  async play(): Promise<Playback | null> {
+  /**
+   * WHEP playback of the current watch, with the tab's latest accepted voucher — or, for a watch just
+   * begun, with its first voucher while the relay checks it (the media server makes the same check,
+   * so the video does not wait for that answer first). Null while no voucher carries the watch.
+   */
+  async play(prepared?: PreparedOffer): Promise<Playback | null> {
     const w = this.watching;
-    const v = this.#ticker?.latest();
-    if (!w || !v || !v.claims.some((c) => c.watch === w.watch)) return null;
+    const v = this.#playVoucher(true);
+    if (!w || !v) return null;
     const [{ playWith }, { tabWhepHeaders }] = await Promise.all([import('../media/whep.ts'), import('../media/tab-wire.ts')]);
-    return playWith({ streamId: w.streamId, headers: tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }) });
+    return playWith({ streamId: w.streamId, headers: tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }), prepared });
   }
 
   dispose(): void {

@@ -48,6 +48,23 @@ describe('staleWhileRevalidate: the stream and rate a new watch needs', () => {
     expect(reads).toBe(4);
   });
 
+  it('a read ahead of a watch (a longer freshMs) reads only once half the maximum age is gone', async () => {
+    let t = 0;
+    let reads = 0;
+    const read = staleWhileRevalidate(5_000, 60_000, () => t);
+    const fn = async () => ++reads;
+    await read('q:1', fn);
+    t = 20_000; // stale for a watch, young enough to serve one: asked ahead, nothing is read
+    await read('q:1', fn, { freshMs: 30_000 });
+    expect(reads).toBe(1);
+    t = 31_000; // half the maximum age gone: one read behind the value served
+    expect(await read('q:1', fn, { freshMs: 30_000 })).toBe(1);
+    expect(reads).toBe(2);
+    await new Promise((r) => setTimeout(r, 0));
+    t = 31_000 + 59_000; // the watch comes within the maximum age of that read: served at once
+    expect(await read('q:1', fn)).toBe(2);
+  });
+
   it('with a maximum age of 0 (VILO_RATE_MAX_AGE_MS=0) reads every time', async () => {
     let reads = 0;
     const read = staleWhileRevalidate(0, 0, () => 0);

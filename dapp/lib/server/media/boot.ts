@@ -40,10 +40,11 @@ const QUOTE_MAX_AGE_MS = 60_000;
  *  (nor with `fresh`, which reads now and keeps that). */
 export function staleWhileRevalidate(freshMs: number, maxAgeMs: number, now = () => Date.now()) {
   const memo = new Map<string, { at: number; value: Promise<unknown>; refreshing?: boolean }>();
-  return function read<T>(key: string, fn: () => Promise<T>, o: { fresh?: boolean } = {}): Promise<T> {
+  /** `fresh`: read now; `freshMs`: this call takes a read younger than that as it is (default: the cache's). */
+  return function read<T>(key: string, fn: () => Promise<T>, o: { fresh?: boolean; freshMs?: number } = {}): Promise<T> {
     const hit = o.fresh ? undefined : memo.get(key);
     const age = hit ? now() - hit.at : Infinity;
-    if (hit && age < freshMs) return hit.value as Promise<T>;
+    if (hit && age < (o.freshMs ?? freshMs)) return hit.value as Promise<T>;
     if (hit && age < maxAgeMs) {
       if (!hit.refreshing) {
         hit.refreshing = true;
@@ -117,6 +118,13 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     // Read for each second of a subscriber's watch: from what was read, like the rate.
     hasSubscription: (v, id) => fresh(`u:${v}:${id}`, async () => (await live()).hasSubscription(v, id)),
     stream: (id) => fresh(`s:${id}`, async () => (await live()).stream(id)),
+    // A viewer looks at a stream on air: keep both reads young enough that a new watch's first
+    // voucher is served from them (a read once half their allowed age is gone; with
+    // VILO_RATE_MAX_AGE_MS=0 each watch reads its own rate, so none ahead).
+    expect: (id) => {
+      void fresh(`s:${id}`, async () => (await live()).stream(id), { freshMs: QUOTE_MAX_AGE_MS / 2 }).catch(() => {});
+      if (rateMaxAgeMs > 0) void rates(`q:${id}`, async () => (await live()).quote(id), { freshMs: rateMaxAgeMs / 2 }).catch(() => {});
+    },
   };
   const tabSettler: TabSettler = {
     get relayAddress() {

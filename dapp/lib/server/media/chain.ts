@@ -10,7 +10,11 @@ import { StreamRegistryContract } from '../../../../typechain/stream_registry.ts
 import { TickStreamContract } from '../../../../typechain/tick_stream.ts';
 import { splitToFit, tabBatchOutcome, type TabOutcome } from '../../protocol/settlement.ts';
 import { toEntries, type SignedTabVoucher } from '../../protocol/tab.ts';
-import { withGasMargin } from '../../../../typechain/runtime.ts';
+import { input, plain, withGasMargin } from '../../../../typechain/runtime.ts';
+import type { Abi } from '@polkadot/api-contract';
+import type { Tab } from '../../../../typechain/tick_stream.ts';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
+import { blake2AsU8a } from '@polkadot/util-crypto';
 
 export interface ChainStream {
   creator: string;
@@ -48,6 +52,11 @@ export interface TabChain {
   quote(streamId: bigint, fresh?: boolean): Promise<bigint>;
   hasSubscription(viewer: string, streamId: bigint): Promise<boolean>;
   stream(streamId: bigint): Promise<ChainStream | null>;
+  /**
+   * A new watch of `streamId` may come soon: read now what its first voucher needs (the registry
+   * entry, the rate) unless a read of it is recent enough to be served then. Never waits, never fails.
+   */
+  expect?(streamId: bigint): void;
 }
 
 /** One tab voucher to settle: which of its watches the tab already holds (no terms sent), which to retire. */
@@ -80,6 +89,7 @@ export function contractChain(
   const fitsOne = ({ refTime, proofSize }: { refTime: bigint; proofSize: bigint }) =>
     refTime + base.refTime.toBigInt() <= max.refTime.toBigInt() && proofSize + base.proofSize.toBigInt() <= max.proofSize.toBigInt();
   let scope: Promise<[`0x${string}`, bigint]> | undefined;
+  const tabs = mappingReader<bigint, Tab>(api, ticks, 'tabs');
   return {
     relayAddress: relay?.address,
     async tabScope() {
@@ -88,19 +98,7 @@ export function contractChain(
       return { genesisHash: (await scope)[0], contract: contracts.tick_stream };
     },
     async tab(tabId) {
-      const t = (await ticks.query.tab(READER, tabId)).value;
-      return (
-        t && {
-          id: t.id,
-          viewer: t.viewer,
-          sessionKey: t.sessionKey,
-          relay: t.relay,
-          balance: t.balance,
-          nextWatch: t.nextWatch,
-          watches: t.watches.map((w) => ({ number: w.number, streamId: w.terms.streamId, ratePerSecond: w.terms.ratePerSecond, settled: w.settled })),
-          closing: t.closingSinceMs !== null,
-        }
-      );
+      return toChainTab(await tabs.read(tabId));
     },
     async quote(streamId) {
       return (await ticks.query.quote(READER, streamId, 1n)).value;
@@ -136,6 +134,69 @@ export function contractChain(
       return (await payments.query.hasSubscription(READER, viewer, streamId)).value;
     },
   };
+}
+
+/** The tab as chain.ts hands it on, from the contract's `Tab`. */
+export function toChainTab(t: Tab | null): ChainTab | null {
+  return (
+    t && {
+      id: t.id,
+      viewer: t.viewer,
+      sessionKey: t.sessionKey,
+      relay: t.relay,
+      balance: t.balance,
+      nextWatch: t.nextWatch,
+      watches: t.watches.map((w) => ({ number: w.number, streamId: w.terms.streamId, ratePerSecond: w.terms.ratePerSecond, settled: w.settled })),
+      closing: t.closingSinceMs !== null,
+    }
+  );
+}
+
+/**
+ * Reads one entry of an ink! `Mapping` field of a contract straight from the contract's child trie
+ * (`childstate_getStorage`), instead of dry-running a getter: the node reads one trie value and runs
+ * no contract. For a getter that returns `mapping.get(key)` as it is, the value is the same; the
+ * e2e test `chain-reads` compares the two. The storage key is what ink! 5 and pallet-contracts make
+ * of it: the field's root key (4 bytes, from the metadata) followed by the SCALE-encoded key, hashed
+ * Blake2_128Concat. The contract's trie id is read once.
+ */
+export function mappingReader<K, V>(api: ApiPromise, c: { address: string; abi: Abi }, field: string) {
+  const layout = (c.abi.json as unknown as StorageJson).storage.root.layout.struct.fields.find((f) => f.name === field)?.layout.root;
+  if (!layout) throw new Error(`${c.abi.info.contract.name.toString()} has no Mapping field ${field}`);
+  const registry = c.abi.registry;
+  const keyType = registry.createLookupType(mappingParam(c.abi, layout.ty, 'K'));
+  const valueType = registry.createLookupType(mappingParam(c.abi, layout.ty, 'V'));
+  let child: Promise<string> | undefined;
+  const trie = () => {
+    child ??= api.query.contracts.contractInfoOf(c.address).then((info) => {
+      const i = info as unknown as { isNone: boolean; unwrap(): { trieId: { toU8a(bare: boolean): Uint8Array } } };
+      if (i.isNone) throw new Error(`no contract at ${c.address}`);
+      return u8aToHex(u8aConcat(new TextEncoder().encode(':child_storage:default:'), i.unwrap().trieId.toU8a(true)));
+    });
+    child.catch(() => (child = undefined));
+    return child;
+  };
+  return {
+    async read(key: K): Promise<V | null> {
+      const raw = u8aConcat(layout.root_key, registry.createType(keyType, input(key)).toU8a());
+      const hashed = u8aConcat(blake2AsU8a(raw, 128), raw);
+      const value = (await api.rpc.childstate.getStorage(await trie(), u8aToHex(hashed))) as unknown as { isNone: boolean; unwrap(): { toU8a(bare: boolean): Uint8Array } };
+      if (value.isNone) return null;
+      return plain(registry.createType(valueType, value.unwrap().toU8a(true))) as V;
+    },
+  };
+}
+
+/** The root layout of a contract's storage in its metadata (the fields read here). */
+interface StorageJson {
+  storage: { root: { layout: { struct: { fields: { name: string; layout: { root?: { root_key: string; ty: number } } }[] } } } };
+}
+
+/** A type parameter of a Mapping type (`K`: its key, `V`: its value), as the metadata names it. */
+function mappingParam(abi: Abi, mappingTy: number, name: 'K' | 'V'): number {
+  const t = abi.registry.lookup.getSiType(mappingTy).params.find((p) => p.name.toString() === name)?.type;
+  if (!t || t.isNone) throw new Error(`type ${mappingTy} of the metadata is not a Mapping`);
+  return t.unwrap().toNumber();
 }
 
 /** Rejects after `ms` so a hung chain connection counts as a failed read (fail closed). */

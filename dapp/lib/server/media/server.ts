@@ -387,6 +387,9 @@ export function createMediaServer(deps: MediaServerDeps) {
       const now = Date.now();
       const hls = hlsState(id, now);
       const state = broadcastOf(sfu.broadcast(id, now), hls);
+      // A watch page asks this every 2 s: its viewer may start a watch at any moment, so the relay
+      // has the stream and its rate read before the watch's first voucher comes (on air only).
+      if (state === 'live') tabRelay.expectWatches(id);
       return json(200, {
         state,
         live: sfu.broadcast(id, now) === 'live',

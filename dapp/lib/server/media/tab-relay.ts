@@ -112,6 +112,16 @@ export class TabRelay {
     }
   }
 
+  /**
+   * A viewer is looking at `streamId`, on air: reads its registry entry and rate now unless a recent
+   * read stands, so that a new watch's first voucher waits on no read of them (on a slow chain each
+   * read takes a second or more). The chain's caches bound it: a read of each at most every 30 s
+   * per stream, whatever the number of pages asking.
+   */
+  expectWatches(streamId: bigint): void {
+    this.o.chain.expect?.(streamId);
+  }
+
   private async check(signed: SignedTabVoucher): Promise<WatchReport[]> {
     const { chain, gate, store } = this.o;
     let tab = await gate.reading(signed.tabId);
