@@ -223,8 +223,9 @@ frame or more) and ends at the frame's expected display time as requestVideoFram
 it; it spans the browser's encoder, WHIP, the SFU, WHEP, the jitter buffer and the decoder. The
 canvas is drawn at the display rate and captured at 30 fps, so a frame's clock can be up to one
 draw (~16 ms) older than its capture. Open a tab → first frame includes the open_tab transaction
-(one block), the first accepted voucher (the page asks for video once the relay accepted one of the
-watch) and the WHEP exchange. Switching streams on an open tab needs no transaction: \`npm run bench:switch\`.
+(one block), the watch's first voucher and the WHEP exchange (the page asks for video with that
+voucher as soon as it is signed, with an offer made before the click; the media server checks it
+as the relay does). Switching streams on an open tab needs no transaction: \`npm run bench:switch\`.
 `,
   );
   const onNode = b.chain.kind !== 'chopsticks';
