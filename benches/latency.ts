@@ -169,16 +169,13 @@ try {
     // Where the time after the block goes: the watch's first voucher, and the WHEP exchange.
     const seen: Record<string, number> = {};
     const mark = (name: string) => (seen[name] ??= Date.now());
-    const onRequest = (r: Request) => {
+    const marking = (step: 'Sent' | 'Answered') => (r: Request) => {
       if (r.method() !== 'POST') return;
-      if (r.url().endsWith('/api/tab-vouchers')) mark('voucherSent');
-      if (/\/whep\/\d+$/.test(r.url())) mark('whepSent');
+      if (r.url().endsWith('/api/tab-vouchers')) mark(`voucher${step}`);
+      if (/\/whep\/\d+$/.test(r.url())) mark(`whep${step}`);
     };
-    const onAnswered = (r: Request) => {
-      if (r.method() !== 'POST') return;
-      if (r.url().endsWith('/api/tab-vouchers')) mark('voucherAnswered');
-      if (/\/whep\/\d+$/.test(r.url())) mark('whepAnswered');
-    };
+    const onRequest = marking('Sent');
+    const onAnswered = marking('Answered');
     page.on('request', onRequest);
     page.on('requestfinished', onAnswered);
     await page.getByRole('button', { name: 'Open a tab and watch' }).click();

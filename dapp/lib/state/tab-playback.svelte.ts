@@ -45,12 +45,17 @@ export class TabPlayback {
    * video later is one POST: while the viewer reads the page, and when a watch begins.
    */
   async prepare(): Promise<void> {
-    if (typeof RTCPeerConnection === 'undefined') return;
-    if (this.#offer && Date.now() - this.#offer.at < OFFER_MAX_AGE_MS && this.#offer.pc.signalingState !== 'closed') return;
+    if (typeof RTCPeerConnection === 'undefined' || this.#freshOffer()) return;
     const { prepareOffer } = await import('../media/whep.ts');
-    if (this.#offer && Date.now() - this.#offer.at < OFFER_MAX_AGE_MS && this.#offer.pc.signalingState !== 'closed') return;
+    if (this.#freshOffer()) return; // made by a call that overtook this one
     this.#offer?.close();
     this.#offer = prepareOffer();
+  }
+
+  /** The offer made ahead, if it can still be used (young enough, its connection not closed). */
+  #freshOffer(): PreparedOffer | undefined {
+    const o = this.#offer;
+    return o && Date.now() - o.at < OFFER_MAX_AGE_MS && o.pc.signalingState !== 'closed' ? o : undefined;
   }
 
   start(): void {
@@ -114,8 +119,12 @@ export class TabPlayback {
       const presence = await fetchStreamPresence(this.streamId);
       if (this.#stopped) return;
       if (!presence.live && presence.hls) {
-        // HLS asks with the latest accepted voucher (hls.js fetches on its own, with no retry we control).
-        if (!this.tabs.accepted()) return this.#again(100);
+        // hls.js asks with the latest accepted voucher and fetches on its own, with no retry we
+        // control: it starts once the relay has accepted one of the watch (no presence asked again).
+        while (!this.tabs.accepted()) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (this.#stopped || !this.here) return;
+        }
         this.hls = true;
         this.status = 'playing';
         return;
@@ -126,7 +135,7 @@ export class TabPlayback {
       }
       this.status = 'connecting';
       unanswered = !this.tabs.accepted();
-      const offer = this.#offer && Date.now() - this.#offer.at < OFFER_MAX_AGE_MS && this.#offer.pc.signalingState !== 'closed' ? this.#offer : undefined;
+      const offer = this.#freshOffer();
       const p = await this.tabs.play(offer);
       if (!p) return this.#again(100);
       if (offer && this.#offer === offer) this.#offer = null; // used: the next request makes or takes another
