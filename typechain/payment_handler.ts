@@ -26,7 +26,9 @@ export type PaymentHandlerError =
   | { type: 'TermsChanged'; periodMs: bigint; expectedPeriodMs: bigint }
   | { type: 'NoSuchTier'; streamId: bigint; tier: number }
   | { type: 'TransferFailed' }
-  | { type: 'Overflow' };
+  | { type: 'Overflow' }
+  | { type: 'TipMessageTooLong'; max: number }
+  | { type: 'NoPricePlan'; streamId: bigint };
 
 /** Events of payment_handler. */
 export type PaymentHandlerEvent =
@@ -41,7 +43,9 @@ export type PaymentHandlerEvent =
   /** A creator took their earnings. */
   | { contract: string; name: 'EarningsWithdrawn'; args: { streamId: bigint; creator: string; amount: bigint } }
   /** A subscription was bought or extended. */
-  | { contract: string; name: 'SubscriptionPurchased'; args: { viewer: string; streamId: bigint; tier: number; price: bigint; expiresAtMs: bigint } };
+  | { contract: string; name: 'SubscriptionPurchased'; args: { viewer: string; streamId: bigint; tier: number; price: bigint; fee: bigint; expiresAtMs: bigint } }
+  /** A viewer tipped a stream's creator: `amount` less `fee` went to the stream's earnings. */
+  | { contract: string; name: 'Tipped'; args: { from: string; streamId: bigint; creator: string; amount: bigint; fee: bigint; message: string } };
 
 
 const ERROR_SENTENCES: Record<string, string> = {
@@ -57,7 +61,9 @@ const ERROR_SENTENCES: Record<string, string> = {
   "TermsChanged": "The tier's period is not the one the buyer named: the creator changed it since the buyer read the terms. Nothing was paid.",
   "NoSuchTier": "The pricing engine refused (no plan, no such tier).",
   "TransferFailed": "The chain refused the transfer (for example, it would leave a new account below the existential deposit).",
-  "Overflow": "An amount does not fit in a Balance."
+  "Overflow": "An amount does not fit in a Balance.",
+  "TipMessageTooLong": "A tip's message is longer than MAX_TIP_MESSAGE_BYTES bytes of UTF-8.",
+  "NoPricePlan": "The stream has no price plan, so no creator to pay (never registered, or never priced)."
 };
 
 /** Typed client of the payment_handler contract at `address`. */
@@ -77,6 +83,9 @@ export class PaymentHandlerContract extends InkContract {
     /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
     buySubscription: (caller: string, streamId: bigint, tier: number, periodMs: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'buySubscription', [streamId, tier, periodMs], opts, true),
+    /** Tips the creator of `stream_id` the value sent, with a short message: the value less the platform fee (`⌊value × fee_bps / 10 000⌋`, as for a subscription) goes to the stream's earnings, which its creator withdraws. The creator is the one in the stream's price plan (remembered after the first payment). Returns the fee. Emits [`Tipped`]. Requirements: a value above zero; a message of at most [`MAX_TIP_MESSAGE_BYTES`] bytes; a stream with a price plan. Throws ContractError with the contract's named error. */
+    tip: (caller: string, streamId: bigint, message: string, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
+      this.call(caller, 'tip', [streamId, message], opts, true),
     /** Pays all of a stream's earnings to its creator. Emits [`EarningsWithdrawn`]. Requirements: the caller is the stream's creator; there is something to withdraw. Throws ContractError with the contract's named error. */
     withdrawEarnings: (caller: string, streamId: bigint, opts?: QueryOptions): Promise<QueryResult<bigint>> =>
       this.call(caller, 'withdrawEarnings', [streamId], opts, true),
@@ -132,6 +141,9 @@ export class PaymentHandlerContract extends InkContract {
     /** Buys (or extends by one period) a subscription to tier `tier` of `stream_id`, on the terms the buyer names: its price is exactly the value sent, its period `period_ms` (a tier the creator changed since the buyer read it is refused). Emits [`SubscriptionPurchased`]. Throws ContractError with the contract's named error. */
     buySubscription: (signer: Signer, streamId: bigint, tier: number, periodMs: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'SubscriptionPurchased' }>>> =>
       this.send(signer, 'buySubscription', [streamId, tier, periodMs], opts, true, ["SubscriptionPurchased"]),
+    /** Tips the creator of `stream_id` the value sent, with a short message: the value less the platform fee (`⌊value × fee_bps / 10 000⌋`, as for a subscription) goes to the stream's earnings, which its creator withdraws. The creator is the one in the stream's price plan (remembered after the first payment). Returns the fee. Emits [`Tipped`]. Requirements: a value above zero; a message of at most [`MAX_TIP_MESSAGE_BYTES`] bytes; a stream with a price plan. Throws ContractError with the contract's named error. */
+    tip: (signer: Signer, streamId: bigint, message: string, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'Tipped' }>>> =>
+      this.send(signer, 'tip', [streamId, message], opts, true, ["Tipped"]),
     /** Pays all of a stream's earnings to its creator. Emits [`EarningsWithdrawn`]. Requirements: the caller is the stream's creator; there is something to withdraw. Throws ContractError with the contract's named error. */
     withdrawEarnings: (signer: Signer, streamId: bigint, opts?: TxOptions): Promise<TxResult<bigint, PaymentHandlerEvent, Extract<PaymentHandlerEvent, { name: 'EarningsWithdrawn' }>>> =>
       this.send(signer, 'withdrawEarnings', [streamId], opts, true, ["EarningsWithdrawn"]),

@@ -7,14 +7,15 @@
 //! — the seed's `process_payment`, now authorized. A subscription bought for a stream's tier is paid
 //! here and grants watching without per-second charges until it expires. Creators pull their
 //! earnings per stream (`withdraw_earnings`, which really transfers to the creator). An optional
-//! platform fee in basis points, capped at [`MAX_FEE_BPS`], is set by the admin.
+//! platform fee in basis points, capped at [`MAX_FEE_BPS`], is set by the admin. A viewer may tip a
+//! stream's creator with a short message (`tip`); the fee applies as for a subscription.
 //!
 //! ## Invariants (checked by the property test in tests.rs and after every e2e operation)
 //! - Conservation: `balance(self) = Σ_s earnings[s] + fees + surplus`, where the surplus is what plain
 //!   transfers sent (owed to nobody; the admin sweeps it into the fees). `total_earnings` is the sum,
 //!   kept in step by the one function that moves money in: `book_earnings`.
 //! - Per stream, fees booked from tabs `= ⌊Σ amounts × fee_bps / 10 000⌋` over its history (the
-//!   remainder carries); a subscription's fee is `⌊price × fee_bps / 10 000⌋`; `fee_bps ≤ MAX_FEE_BPS`.
+//!   remainder carries); a subscription's or tip's fee is `⌊value × fee_bps / 10 000⌋`; `fee_bps ≤ MAX_FEE_BPS`.
 //!
 //! Every transfer out follows Check / Effect / Interaction; a message returning `Err` reverts all of
 //! its state changes (ink! semantics), so a failed transfer changes nothing.
@@ -22,6 +23,7 @@
 
 #[ink::contract]
 pub mod payment_handler {
+    use ink::prelude::string::String;
     use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use pricing_engine::PricingEngineRef;
@@ -29,6 +31,8 @@ pub mod payment_handler {
 
     /// Highest platform fee: 1 000 basis points = 10 %.
     pub const MAX_FEE_BPS: u16 = 1_000;
+    /// Longest tip message, in bytes of UTF-8 (a chat line).
+    pub const MAX_TIP_MESSAGE_BYTES: u32 = 200;
     const BPS_DENOMINATOR: Balance = 10_000;
 
     /// Earnings from tabs for one stream, as tick_stream books them once per batch.
@@ -56,6 +60,8 @@ pub mod payment_handler {
         pub tier: u32,
         /// Plancks paid.
         pub price: Balance,
+        /// Of `price`, plancks kept as the platform fee.
+        pub fee: Balance,
         /// New expiry, in milliseconds since the Unix epoch.
         pub expires_at_ms: Timestamp,
     }
@@ -70,6 +76,25 @@ pub mod payment_handler {
         pub amount: Balance,
         /// Of `amount`, plancks kept as the platform fee.
         pub fee: Balance,
+    }
+
+    /// A viewer tipped a stream's creator: `amount` less `fee` went to the stream's earnings.
+    #[ink(event)]
+    pub struct Tipped {
+        /// Who tipped.
+        #[ink(topic)]
+        pub from: AccountId,
+        /// The stream.
+        #[ink(topic)]
+        pub stream_id: StreamId,
+        /// Its creator, who may withdraw it with the stream's earnings.
+        pub creator: AccountId,
+        /// Plancks sent.
+        pub amount: Balance,
+        /// Of `amount`, plancks kept as the platform fee.
+        pub fee: Balance,
+        /// The tipper's message (UTF-8, at most [`MAX_TIP_MESSAGE_BYTES`] bytes; may be empty).
+        pub message: String,
     }
 
     /// A creator took their earnings.
@@ -145,6 +170,10 @@ pub mod payment_handler {
         TransferFailed,
         /// An amount does not fit in a Balance.
         Overflow,
+        /// A tip's message is longer than [`MAX_TIP_MESSAGE_BYTES`] bytes of UTF-8.
+        TipMessageTooLong { max: u32 },
+        /// The stream has no price plan, so no creator to pay (never registered, or never priced).
+        NoPricePlan { stream_id: StreamId },
     }
 
     /// Result type of this contract's messages.
@@ -280,10 +309,41 @@ pub mod payment_handler {
             let current = self.subscriptions.get((viewer, stream_id)).unwrap_or(0).max(now);
             let expires_at_ms = current.checked_add(terms.period_ms).ok_or(Error::Overflow)?;
             self.stream_creator.insert(stream_id, &terms.creator);
-            self.credit_earnings(stream_id, received)?;
+            let fee = self.credit_earnings(stream_id, received)?;
             self.subscriptions.insert((viewer, stream_id), &expires_at_ms);
-            self.env().emit_event(SubscriptionPurchased { viewer, stream_id, tier, price: received, expires_at_ms });
+            self.env().emit_event(SubscriptionPurchased { viewer, stream_id, tier, price: received, fee, expires_at_ms });
             Ok(expires_at_ms)
+        }
+
+        /// Tips the creator of `stream_id` the value sent, with a short message: the value less the
+        /// platform fee (`⌊value × fee_bps / 10 000⌋`, as for a subscription) goes to the stream's
+        /// earnings, which its creator withdraws. The creator is the one in the stream's price plan
+        /// (remembered after the first payment). Returns the fee. Emits [`Tipped`].
+        ///
+        /// Requirements: a value above zero; a message of at most [`MAX_TIP_MESSAGE_BYTES`] bytes; a
+        /// stream with a price plan.
+        #[ink(message, payable)]
+        pub fn tip(&mut self, stream_id: StreamId, message: String) -> Result<Balance> {
+            let amount = self.env().transferred_value();
+            if amount == 0 {
+                return Err(Error::ZeroAmount);
+            }
+            if message.len() > MAX_TIP_MESSAGE_BYTES as usize {
+                return Err(Error::TipMessageTooLong { max: MAX_TIP_MESSAGE_BYTES });
+            }
+            let creator = match self.stream_creator.get(stream_id) {
+                Some(creator) => creator,
+                None => {
+                    let pricing: PricingEngineRef = ink::env::call::FromAccountId::from_account_id(self.pricing);
+                    let creator = pricing.price_plan(stream_id).ok_or(Error::NoPricePlan { stream_id })?.creator;
+                    self.stream_creator.insert(stream_id, &creator);
+                    creator
+                }
+            };
+            let fee = self.credit_earnings(stream_id, amount)?;
+            let from = self.env().caller();
+            self.env().emit_event(Tipped { from, stream_id, creator, amount, fee, message });
+            Ok(fee)
         }
 
         /// Pays all of a stream's earnings to its creator. Emits [`EarningsWithdrawn`].
@@ -466,7 +526,7 @@ pub mod payment_handler {
     }
 }
 
-pub use self::payment_handler::{Booking, Error, PaymentHandler, PaymentHandlerRef, MAX_FEE_BPS};
+pub use self::payment_handler::{Booking, Error, PaymentHandler, PaymentHandlerRef, MAX_FEE_BPS, MAX_TIP_MESSAGE_BYTES};
 
 #[cfg(test)]
 mod tests;
