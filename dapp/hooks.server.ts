@@ -1,13 +1,16 @@
 /**
  * The app's Node server hooks: one media server (WHIP/WHEP SFU, payment gate, voucher relay; see
- * docs/media.md) made at start-up, routed to for its paths; everything else is SvelteKit's.
+ * docs/media.md) and the history (event indexer and its API, docs/api.md) made at start-up, routed to
+ * for their paths; everything else is SvelteKit's.
  */
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { env } from '$env/dynamic/private';
 import { bootMediaServer, ConfigError } from '$lib/server/media/boot';
 import type { MediaServer } from '$lib/server/media/server';
+import { bootHistory, type HistoryServer } from '$lib/server/history/boot';
 
 let media: MediaServer | undefined;
+let history: HistoryServer | null = null;
 
 export const init: ServerInit = async () => {
   if (media) return;
@@ -20,12 +23,13 @@ export const init: ServerInit = async () => {
     process.exit(2);
   }
   media = server;
+  history = bootHistory(env);
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     console.log(`[media] ${signal}: settling and closing`);
-    void server.close().finally(() => process.exit(0));
+    void Promise.allSettled([server.close(), history?.close()]).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -33,6 +37,10 @@ export const init: ServerInit = async () => {
 
 export const handle: Handle = async ({ event, resolve }) => {
   const p = event.url.pathname;
+  if (history && p.startsWith('/api/history/')) {
+    const res = await history.handle(event.request);
+    if (res) return res;
+  }
   if (media && (p.startsWith('/whip/') || p.startsWith('/whep/') || p.startsWith('/hls/') || p.startsWith('/thumbs/') || p.startsWith('/api/') || p === '/metrics')) {
     let ip = 'unknown';
     try {
