@@ -7,7 +7,8 @@ cd "$VILO_ROOT"
 
 # chromium: the browser tests (playwright-core drives Debian's build; no browser download here).
 # ffmpeg: the OBS-like publisher in the media tests and benchmarks (H.264 test pattern over RTP).
-APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg nginx-light libnginx-mod-rtmp)
+# postgresql: the history's tests run its indexer on a real PostgreSQL server too (tests/postgres.ts).
+APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg nginx-light libnginx-mod-rtmp postgresql)
 # The contract builder (tools/contract-build: cargo-contract 5.0.3's build command alone), cached under
 # a hash of its sources so that a change to them builds it anew.
 BUILDER_SRC=tools/contract-build

@@ -79,6 +79,9 @@ export async function startApp(
       ORIGIN: `http://127.0.0.1:${port}`,
       VILO_CHAIN_URL: chainUrl,
       VILO_DEPLOYMENT: deploymentPath,
+      // The indexer catches up from the deployment's first block, reading each block from the chain
+      // the other tests share: only the tests of the history turn it on (with a database of their own).
+      VILO_HISTORY_DB: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

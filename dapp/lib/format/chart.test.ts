@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addSample, chartPath } from './chart.ts';
+import { chartPath } from './chart.ts';
 
 describe('chartPath', () => {
   it('scales points into the box, first at the left, highest at the top', () => {
@@ -12,19 +12,5 @@ describe('chartPath', () => {
     expect(chartPath([], 100, 50, 5).line).toBe('');
     expect(chartPath([{ t: 1, v: 3 }], 100, 50, 5).line).toBe('M5.0,5.0 L95.0,5.0');
     expect(chartPath([{ t: 1, v: 0 }, { t: 2, v: 0 }], 100, 50, 5).line).toBe('M5.0,45.0 L95.0,45.0');
-  });
-});
-
-describe('addSample', () => {
-  it('merges runs of an unchanged value and caps the length', () => {
-    let s = addSample([], 0, 1);
-    s = addSample(s, 1000, 1);
-    s = addSample(s, 2000, 1);
-    expect(s).toEqual([{ t: 0, v: 1 }, { t: 2000, v: 1 }]);
-    s = addSample(s, 3000, 2);
-    expect(s.length).toBe(3);
-    let long: { t: number; v: number }[] = [];
-    for (let i = 0; i < 10; i++) long = addSample(long, i, i, 4);
-    expect(long.map((p) => p.v)).toEqual([6, 7, 8, 9]);
   });
 });

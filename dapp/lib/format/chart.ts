@@ -18,12 +18,3 @@ export function chartPath(points: { t: number; v: number }[], w: number, h: numb
   const lastX = x(t1);
   return { line, area: `${line} L${lastX.toFixed(1)},${h - pad} L${firstX.toFixed(1)},${h - pad} Z`, min, max };
 }
-
-/** Appends a sample unless the value and the last one are equal and close in time; keeps the last `max`. */
-export function addSample(series: { t: number; v: number }[], t: number, v: number, max = 240): { t: number; v: number }[] {
-  const last = series[series.length - 1];
-  if (last && last.v === v && t - last.t < 60_000 && series.length > 1 && series[series.length - 2].v === v) {
-    return [...series.slice(0, -1), { t, v }];
-  }
-  return [...series, { t, v }].slice(-max);
-}

@@ -10,6 +10,10 @@ import type { PricePlan } from '$typechain/pricing_engine.ts';
 import { fetchStreamPresence, onAir, type Broadcast } from '../media/presence.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
+import type { LedgerItem } from '../history/client.ts';
+
+/** A tip's longest message, in bytes of UTF-8 (the payment handler's MAX_TIP_MESSAGE_BYTES). */
+export const TIP_MESSAGE_MAX_BYTES = 200;
 
 export class StreamView {
   phase = $state<'loading' | 'missing' | 'ready'>('loading');
@@ -31,6 +35,8 @@ export class StreamView {
   mediaViewers = $state(0);
   /** Served over HLS (an RTMP encoder), not WebRTC. */
   hls = $state(false);
+  /** Recent tips (newest first); null: not read yet. */
+  tips = $state<LedgerItem[] | null>(null);
   /** On air = the registry says live and a publisher is sending; only then may a watch begin. */
   onAir = $derived<Broadcast | null>(this.broadcast === null ? null : onAir(this.stream?.live ?? false, { state: this.broadcast, viewers: 0 }));
 
@@ -120,6 +126,31 @@ export class StreamView {
     };
     void media().catch(() => {});
     every(mediaMs, media);
+    void this.loadTips().catch(() => {});
+    every(5_000, () => this.loadTips());
+  }
+
+  /** Recent tips to this stream, newest first, from the indexer (finalized blocks). */
+  async loadTips(): Promise<void> {
+    const { history } = await import('../history/client.ts');
+    this.tips = (await history.tips(this.streamId, 10)).items;
+  }
+
+  /**
+   * Tips the stream's creator `amount` plancks with `message` (at most 200 bytes of UTF-8), through the
+   * payment handler: the platform fee applies as to a subscription. Returns what the block says.
+   */
+  async tip(amount: bigint, message: string): Promise<{ amount: bigint; fee: bigint; blockHash: string }> {
+    const c = this.#need();
+    if (amount <= 0n) throw new Error('A tip must be more than nothing.');
+    const bytes = new TextEncoder().encode(message).length;
+    if (bytes > TIP_MESSAGE_MAX_BYTES) throw new Error(`The message is ${bytes} bytes; a tip's message may have at most ${TIP_MESSAGE_MAX_BYTES}.`);
+    const signer = await this.wallet.signer();
+    const res = await this.tx.run('Tip the creator', (o) => c.payments.tx.tip(signer, this.streamId, message, { ...o, value: amount }));
+    const t = res.one('Tipped');
+    void this.loadTips().catch(() => {});
+    await this.refresh();
+    return { amount: t.amount, fee: t.fee, blockHash: res.blockHash };
   }
 
   /** Buys one period of subscription tier `index` at its exact price (the purchase names the period it expects). */

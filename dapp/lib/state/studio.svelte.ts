@@ -1,20 +1,49 @@
 /**
  * A creator's view of one stream (/creator/[id]): details, price plan, live switch, earnings (settled
- * on chain, and pending: signed by viewers' tabs, held by the relay) and audience (the media server's;
- * sampled while the page is open and kept in localStorage per stream for the charts),
- * withdrawal, stream keys and browser publishing (WHIP). Created per page instance.
+ * on chain, and pending: signed by viewers' tabs, held by the relay), audience now (the media
+ * server's), charts over a chosen range from the event indexer (dapp/lib/history/client.ts), the
+ * tips, withdrawal, stream keys and browser publishing (WHIP). Created per page instance.
  */
 import type { Contracts } from '../chain/connection.ts';
 import { READER, freeBalance } from '../chain/connection.ts';
 import type { PlanInput, PricePlan } from '$typechain/pricing_engine.ts';
 import type { Stream, StreamDetails } from '$typechain/stream_registry.ts';
 import type { Publishing } from '../media/whip.ts';
-import { addSample } from '../format/chart.ts';
+import { filledSeries, history, type LedgerItem } from '../history/client.ts';
 import { fetchStreamPresence } from '../media/presence.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
 
 type Series = { t: number; v: number }[];
+
+/** The charts' ranges: how far back, and the bucket of each point. */
+export const RANGES = {
+  day: { label: '24 hours', ms: 86_400_000, bucket: 'hour' },
+  week: { label: '7 days', ms: 7 * 86_400_000, bucket: 'hour' },
+  month: { label: '30 days', ms: 30 * 86_400_000, bucket: 'day' },
+  year: { label: '1 year', ms: 365 * 86_400_000, bucket: 'day' },
+} as const;
+export type Range = keyof typeof RANGES;
+const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
+
+/** The stream's history over `range`, from the indexer. */
+export interface StudioHistory {
+  range: Range;
+  fromMs: number;
+  toMs: number;
+  /** Earnings (net of the fee) per bucket, in plancks, as numbers of the token's unit for the chart. */
+  earnings: Series;
+  seconds: Series;
+  viewers: Series;
+  /** Net earned, all time (watching, subscriptions, tips), and withdrawn. */
+  earnedAllTime: bigint;
+  withdrawnAllTime: bigint;
+  /** Σ over the range, in plancks. */
+  earnedInRange: bigint;
+  tips: LedgerItem[];
+  /** The indexer's last block: the history is complete up to it. */
+  indexedTo: { number: number; atMs: number } | null;
+}
 
 export interface Figures {
   /** Viewers the media server is serving video now. */
@@ -33,9 +62,9 @@ export class StreamStudio {
   plan = $state<PricePlan | null>(null);
   figures = $state<Figures>({ viewers: 0, secondsWatched: 0n, earnings: 0n, pending: null, withdrawn: 0n });
   balance = $state<bigint | null>(null);
-  earningsSeries = $state<Series>([]);
-  viewerSeries = $state<Series>([]);
-  watchedSeries = $state<Series>([]);
+  range = $state<Range>('week');
+  history = $state<StudioHistory | null>(null);
+  historyError = $state<string | null>(null);
   /** The encoder key just issued (shown once; the server keeps only its hash). */
   streamKey = $state<string | null>(null);
   /** When the stream's current encoder key was issued (ms), null = none yet; undefined = not asked. */
@@ -51,6 +80,7 @@ export class StreamStudio {
     private readonly wallet: WalletState,
     private readonly tx: TxLog,
     private readonly contracts: () => Promise<Contracts>,
+    private readonly token: () => { decimals: number } = () => ({ decimals: 12 }),
   ) {}
 
   get isCreator(): boolean {
@@ -62,13 +92,7 @@ export class StreamStudio {
     const [s, p] = await Promise.all([c.registry.query.getStream(READER, this.streamId), c.pricing.query.pricePlan(READER, this.streamId)]);
     this.stream = s.value;
     this.plan = p.value;
-    const saved = localStorage.getItem(this.#samplesKey());
-    if (saved) {
-      const o = JSON.parse(saved) as { e: Series; v: Series; w: Series; withdrawn: string };
-      [this.earningsSeries, this.viewerSeries, this.watchedSeries] = [o.e, o.v, o.w];
-      this.figures = { ...this.figures, withdrawn: BigInt(o.withdrawn ?? '0') };
-    }
-    await Promise.all([this.refresh(), this.loadKeyStatus()]);
+    await Promise.all([this.refresh(), this.loadKeyStatus(), this.loadHistory()]);
     this.loaded = true;
   }
 
@@ -94,12 +118,50 @@ export class StreamStudio {
     this.figures = { ...this.figures, viewers, secondsWatched: watched.value, earnings: earnings.value, pending: pending ? BigInt(pending.pendingPlancks) : null };
     const me = this.wallet.selected?.address;
     if (me) this.balance = await freeBalance(c.api, me);
-    const now = Date.now();
-    // Revenue = unwithdrawn earnings + what this browser saw withdrawn: it only grows.
-    this.earningsSeries = addSample(this.earningsSeries, now, Number(earnings.value + this.figures.withdrawn) / 1e12);
-    this.viewerSeries = addSample(this.viewerSeries, now, viewers);
-    this.watchedSeries = addSample(this.watchedSeries, now, Number(watched.value));
-    localStorage.setItem(this.#samplesKey(), JSON.stringify({ e: this.earningsSeries, v: this.viewerSeries, w: this.watchedSeries, withdrawn: this.figures.withdrawn.toString() }));
+  }
+
+  /**
+   * The charts and tips of `range` (default: the current one) from the indexer: earnings net of the
+   * fee, seconds watched and distinct paying viewers per bucket, by when the chain settled them.
+   */
+  async loadHistory(range: Range = this.range): Promise<void> {
+    const creator = this.stream?.creator;
+    if (!creator) return;
+    this.range = range;
+    const r = RANGES[range];
+    const bucketMs = BUCKET_MS[r.bucket];
+    try {
+      const earn = await history.earnings(creator, { span: r.ms }, r.bucket);
+      // The audience over the same range as the earnings (the server says where "now" is).
+      const [aud, tips] = await Promise.all([history.audience(this.streamId, { fromMs: earn.fromMs, toMs: earn.toMs }, r.bucket), history.tips(this.streamId, 10)]);
+      const { fromMs, toMs } = earn;
+      if (this.range !== range) return;
+      const mine = earn.buckets.filter((b) => b.streamId === this.streamId.toString());
+      const unit = 10 ** this.token().decimals;
+      const totals = earn.totals.find((t) => t.streamId === this.streamId.toString());
+      this.history = {
+        range,
+        fromMs,
+        toMs,
+        earnings: filledSeries(new Map(mine.map((b) => [b.startMs, Number(BigInt(b.net)) / unit])), fromMs, toMs, bucketMs),
+        seconds: filledSeries(new Map(aud.buckets.map((b) => [b.startMs, Number(b.seconds)])), fromMs, toMs, bucketMs),
+        viewers: filledSeries(new Map(aud.buckets.map((b) => [b.startMs, b.viewers])), fromMs, toMs, bucketMs),
+        earnedAllTime: BigInt(totals?.net ?? '0'),
+        withdrawnAllTime: BigInt(totals?.withdrawn ?? '0'),
+        earnedInRange: mine.reduce((sum, b) => sum + BigInt(b.net), 0n),
+        tips: tips.items,
+        indexedTo: earn.indexedTo,
+      };
+      this.historyError = null;
+    } catch (e) {
+      this.historyError = (e as Error).message;
+    }
+  }
+
+  /** The CSV of the creator's earnings over the current range (every stream of theirs). */
+  csvUrl(): string | null {
+    const h = this.history;
+    return h && this.stream ? history.csvUrl(this.stream.creator, h.fromMs, h.toMs) : null;
   }
 
   async saveDetails(details: StreamDetails): Promise<void> {
@@ -129,7 +191,7 @@ export class StreamStudio {
     const res = await this.tx.run('Withdraw earnings', (o) => c.payments.tx.withdrawEarnings(signer, this.streamId, o));
     const { amount } = res.one('EarningsWithdrawn');
     this.figures = { ...this.figures, withdrawn: this.figures.withdrawn + amount };
-    await this.refresh();
+    await Promise.all([this.refresh(), this.loadHistory()]);
     return amount;
   }
 
@@ -179,10 +241,6 @@ export class StreamStudio {
     for (const t of this.preview?.getTracks() ?? []) t.stop();
     this.preview = null;
     this.publishing = false;
-  }
-
-  #samplesKey() {
-    return `vilo:studio:${this.#c?.payments.address}:${this.streamId}`;
   }
 
   #need(): Contracts {

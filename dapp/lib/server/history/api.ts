@@ -1,8 +1,8 @@
 /**
- * The history's REST API (read only; docs/api.md "History"). One route table; every handler gets its
+ * The history's REST API (read only; docs/history.md). One route table; every handler gets its
  * parsed parameters and returns JSON (or CSV). Bad input is a 400 with a named error before any query.
  *
- *   GET /api/history/status                                   → IndexerStatus
+ *   GET /api/history/status                                   → {state: 'ready', ...IndexerStatus} (always 200: also 'off', 'starting', 'failed')
  *   GET /api/history/accounts/:address/payments?limit&before  → Page<LedgerItem> (watching, subscriptions, tips)
  *   GET /api/history/accounts/:address/activity?limit&before  → Page<LedgerItem> (every movement, tab deposits and refunds too)
  *   GET /api/history/accounts/:address/subscriptions?as=viewer|creator&limit&before → Page<LedgerItem>
@@ -10,7 +10,9 @@
  *   GET /api/history/creators/:address/earnings.csv?from&to   → text/csv (one row per earning, for tax records)
  *   GET /api/history/streams/:id/audience?from&to&bucket      → {buckets}
  *   GET /api/history/streams/:id/tips?limit&before            → Page<LedgerItem>
- * `from`/`to`: milliseconds since the Unix epoch (default: the last 30 days); `limit` 1–200 (default 50).
+ * `from`/`to`: milliseconds since the Unix epoch; or `span` (ms): the span that ends now — "now" being
+ * the later of the server's clock and the last indexed block's (a dev chain's clock may run ahead).
+ * Default: the last 30 days. `limit` 1–200 (default 50).
  */
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { HttpError, errorResponse, json } from '../media/http.ts';
@@ -59,8 +61,10 @@ function paging(q: URLSearchParams) {
 }
 
 function range(q: URLSearchParams, now: number) {
+  if (q.has('span') && (q.has('from') || q.has('to'))) bad('BadRange', 'give either span or from/to, not both');
+  const span = whole(q, 'span', 30 * DAY, 1, MAX_RANGE_MS);
   const toMs = whole(q, 'to', now + 1, 0, 8_640_000_000_000_000);
-  const fromMs = whole(q, 'from', toMs - 30 * DAY, 0, 8_640_000_000_000_000);
+  const fromMs = whole(q, 'from', toMs - span, 0, 8_640_000_000_000_000);
   if (fromMs >= toMs) bad('BadRange', `from (${fromMs}) must be before to (${toMs})`);
   if (toMs - fromMs > MAX_RANGE_MS) bad('BadRange', `a range may span at most ${MAX_RANGE_MS / DAY} days`);
   return { fromMs, toMs };
@@ -79,10 +83,10 @@ function streamId(raw: string): bigint {
 
 export function historyApi(o: HistoryApiOptions): (req: Request) => Promise<Response | null> {
   const { history: h } = o;
-  const now = o.now ?? (() => Date.now());
+  const now = () => Math.max((o.now ?? Date.now)(), o.status().indexedTo?.atMs ?? 0);
   const withStatus = <T extends object>(body: T) => ({ ...body, indexedTo: o.status().indexedTo });
   const routes: [RegExp, (p: Params) => Promise<Response>][] = [
-    [/^\/api\/history\/status$/, async () => json(200, o.status())],
+    [/^\/api\/history\/status$/, async () => json(200, { state: 'ready', ...o.status() })],
     [/^\/api\/history\/accounts\/([^/]+)\/payments$/, async ({ q, m }) => json(200, withStatus(await h.payments(address(m[1]), paging(q))))],
     [/^\/api\/history\/accounts\/([^/]+)\/activity$/, async ({ q, m }) => json(200, withStatus(await h.activity(address(m[1]), paging(q))))],
     [

@@ -1,26 +1,35 @@
 /**
  * Starts the history (indexer + REST API) from the environment:
  *   VILO_CHAIN_URL, VILO_DEPLOYMENT   the chain and the contracts (as the media server)
- *   VILO_HISTORY_DB                   postgres://… (a server), a folder for PGlite (default
- *                                     .vilokanam/history), or "off"
+ *   VILO_HISTORY_DB                   postgres://… (a server), a folder for PGlite (default: history/
+ *                                     beside VILO_RELAY_DB, so .vilokanam/history), or "off"
  * The indexer has a chain connection of its own, so catching up never queues the payment gate's reads.
+ * A PGlite folder belongs to one process; app processes that share a PostgreSQL database may each
+ * index (a block another one stored first is skipped).
  * Until the database is open the API answers 503; a chain that is not there is retried.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { json } from '../media/http.ts';
+import { DEFAULT_RELAY_DB } from '../media/boot.ts';
 import { openDatabase, redact, type Sql } from './db.ts';
 import { historyApi } from './api.ts';
-import { Indexer } from './indexer.ts';
+import { Indexer, type FetchedBlock } from './indexer.ts';
 import type { ContractName } from './ledger.ts';
 import { History } from './queries.ts';
-
-export const DEFAULT_HISTORY_DB = '.vilokanam/history';
 
 export interface HistoryServer {
   /** A response for /api/history/… paths, null for others. */
   handle(req: Request): Promise<Response | null>;
+  /** The history's database once open (the chat keeps its messages there too); null when off. */
+  database: Promise<Sql | null>;
   close(): Promise<void>;
+}
+
+export interface HistoryListeners {
+  /** A tip in a block just finalized (not one found while catching up). */
+  tipped?: (t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number }) => void;
 }
 
 interface DeploymentFile {
@@ -33,21 +42,43 @@ export async function deploymentStart(api: ApiPromise, d: DeploymentFile): Promi
   return Math.min(...numbers);
 }
 
-export function bootHistory(env: Record<string, string | undefined>, log: (l: string) => void = console.log): HistoryServer | null {
-  const where = env.VILO_HISTORY_DB || DEFAULT_HISTORY_DB;
-  if (where === 'off' || !env.VILO_CHAIN_URL || !env.VILO_DEPLOYMENT) return null;
+export function bootHistory(env: Record<string, string | undefined>, log: (l: string) => void = console.log, listeners: HistoryListeners = {}): HistoryServer {
+  const where = env.VILO_HISTORY_DB || join(dirname(env.VILO_RELAY_DB || DEFAULT_RELAY_DB), 'history');
+  if (where === 'off' || !env.VILO_CHAIN_URL || !env.VILO_DEPLOYMENT) {
+    const why = where === 'off' ? 'VILO_HISTORY_DB is off' : 'VILO_CHAIN_URL and VILO_DEPLOYMENT are not set';
+    return {
+      handle: async (req) => {
+        const p = new URL(req.url).pathname;
+        if (!p.startsWith('/api/history/')) return null;
+        const message = `This server keeps no history (${why}).`;
+        return p === '/api/history/status' ? json(200, { state: 'off', message }) : json(503, { error: 'HistoryOff', message });
+      },
+      database: Promise.resolve(null),
+      close: async () => {},
+    };
+  }
   const deployment = JSON.parse(readFileSync(env.VILO_DEPLOYMENT, 'utf8')) as DeploymentFile;
   let handler: ((req: Request) => Promise<Response | null>) | null = null;
   let db: Sql | undefined;
   let indexer: Indexer | undefined;
   let api: ApiPromise | undefined;
   let closed = false;
+  let failed: string | null = null;
+  const database = openDatabase(where);
+  database.catch(() => {});
   const started = (async () => {
-    db = await openDatabase(where);
+    db = await database;
     api = await ApiPromise.create({ provider: new WsProvider(env.VILO_CHAIN_URL), noInitWarn: true });
     if (closed) return;
     const contracts = Object.fromEntries(Object.entries(deployment.contracts).map(([k, v]) => [k, v.address])) as Record<ContractName, string>;
-    indexer = await Indexer.open({ api, db, contracts, startBlock: await deploymentStart(api, deployment), log });
+    const onBlock = (b: FetchedBlock) => {
+      for (const e of b.events) {
+        if (e.contract !== 'payment_handler' || e.name !== 'Tipped') continue;
+        const a = e.args as { from: string; streamId: bigint; amount: bigint; fee: bigint; message: string };
+        listeners.tipped?.({ streamId: BigInt(a.streamId), from: a.from, amount: BigInt(a.amount), fee: BigInt(a.fee), message: a.message, block: b.number });
+      }
+    };
+    indexer = await Indexer.open({ api, db, contracts, startBlock: await deploymentStart(api, deployment), log, onBlock });
     const props = api.registry.getChainProperties();
     const token = {
       decimals: props?.tokenDecimals.unwrapOr(undefined)?.[0]?.toNumber() ?? 12,
@@ -56,11 +87,22 @@ export function bootHistory(env: Record<string, string | undefined>, log: (l: st
     handler = historyApi({ history: new History(db), status: () => indexer!.status(), token: () => token });
     indexer.start();
     log(`[history] indexing from block ${indexer.status().fromBlock} into ${db.engine === 'postgres' ? redact(where) : where} (${db.engine})`);
-  })().catch((e: Error) => log(`[history] cannot start: ${e.message}`));
+  })().catch((e: Error) => {
+    failed = `The history could not start: ${e.message}`;
+    log(`[history] cannot start: ${e.message}`);
+  });
   return {
+    database: database.then(
+      (d) => d,
+      () => null,
+    ),
     async handle(req) {
-      if (!new URL(req.url).pathname.startsWith('/api/history/')) return null;
-      if (!handler) return json(503, { error: 'HistoryStarting', message: 'the history is starting (or could not start: see the server log)' });
+      const p = new URL(req.url).pathname;
+      if (!p.startsWith('/api/history/')) return null;
+      if (!handler) {
+        const message = failed ?? 'The history is starting; try again in a moment.';
+        return p === '/api/history/status' ? json(200, { state: failed ? 'failed' : 'starting', message }) : json(503, { error: 'HistoryStarting', message });
+      }
       return handler(req);
     },
     async close() {

@@ -134,6 +134,13 @@ describe.each(engines)('the history on %s', (_, url) => {
     ]);
   });
 
+  it('a block already stored (another indexer of the same database wrote it) is not written again', async () => {
+    const count = async () => (await db.query<{ n: number }>('SELECT (SELECT count(*) FROM ledger) + (SELECT count(*) FROM events) AS n'))[0];
+    const before = await count();
+    expect(await writeBlock(db, blocks()[2], { viewers: new Map([['7', BOB]]), creators: new Map() })).toBe(false);
+    expect(await count()).toEqual(before);
+  });
+
   it('a block is written whole or not at all', async () => {
     const count = async () => (await db.query<{ n: number }>('SELECT (SELECT count(*) FROM ledger) + (SELECT count(*) FROM blocks) AS n'))[0];
     const before = await count();
@@ -180,6 +187,12 @@ describe('the history API', () => {
     expect(next.items.map((i) => i.kind)).toEqual(['subscription', 'watch_paid']);
   });
 
+  it("takes a span as ending at the later of the server's clock and the last indexed block's", async () => {
+    // The status above says block 108 is at T0; the server's clock says T0 + 2 days.
+    const r = (await (await get(`/api/history/creators/${ALICE}/earnings?span=${DAY}&bucket=hour`)).json()) as { fromMs: number; toMs: number };
+    expect([r.fromMs, r.toMs]).toEqual([T0 + DAY + 1, T0 + 2 * DAY + 1]);
+  });
+
   it('serves the CSV as a download', async () => {
     const r = await get(`/api/history/creators/${ALICE}/earnings.csv`);
     expect(r.status).toBe(200);
@@ -196,6 +209,8 @@ describe('the history API', () => {
     [`/api/history/creators/${ALICE}/earnings?bucket=week`, 'BadParameter'],
     [`/api/history/creators/${ALICE}/earnings?from=10&to=5`, 'BadRange'],
     [`/api/history/creators/${ALICE}/earnings?from=0&to=${400 * DAY}`, 'BadRange'],
+    [`/api/history/creators/${ALICE}/earnings?span=${DAY}&to=${DAY}`, 'BadRange'],
+    [`/api/history/creators/${ALICE}/earnings?span=0`, 'BadParameter'],
     ['/api/history/streams/18446744073709551616/tips', 'BadStreamId'],
     ['/api/history/streams/-1/audience', 'BadStreamId'],
   ])('refuses %s with %s', async (path, name) => {

@@ -31,6 +31,8 @@ export interface IndexerOptions {
   rpcTimeoutMs?: number;
   /** How often the finalized head is asked for besides its subscription (default 6 000 ms). */
   pollMs?: number;
+  /** Called with each block once stored that is within 3 blocks of the finalized head (not while catching up). */
+  onBlock?: (b: FetchedBlock) => void;
 }
 
 export interface IndexerStatus {
@@ -224,8 +226,19 @@ export class Indexer {
   }
 
   private async write(b: FetchedBlock): Promise<void> {
-    await writeBlock(this.o.db, b, { viewers: this.viewers, creators: this.creators });
-    this.tip = { number: b.number, hash: b.hash, atMs: b.atMs };
+    if (await writeBlock(this.o.db, b, { viewers: this.viewers, creators: this.creators })) {
+      this.tip = { number: b.number, hash: b.hash, atMs: b.atMs };
+      if (this.o.onBlock && (this.finalized ?? 0) - b.number < 3) {
+        try {
+          this.o.onBlock(b);
+        } catch (e) {
+          this.log(`[history] a block listener failed: ${(e as Error).message}`);
+        }
+      }
+    } else {
+      // Another indexer on the same PostgreSQL database wrote it first: go on from what it wrote.
+      await this.load();
+    }
   }
 
   /** The cursor and the lookups, from the database. */
@@ -254,19 +267,30 @@ export class Indexer {
   }
 }
 
+/** Thrown inside a block's transaction to roll it back when the block is already there. */
+class AlreadyIndexed extends Error {}
+
 /**
  * Writes one block and all of its rows in one transaction; then adds the tabs and streams it opened
- * to `known` (the lookups the ledger needs: a tab's viewer, a stream's creator).
+ * to `known` (the lookups the ledger needs: a tab's viewer, a stream's creator). Returns false, having
+ * written nothing, if a block of that number is already stored (another indexer of the same
+ * database got there first).
  */
-export async function writeBlock(db: Sql, b: FetchedBlock, known: { viewers: Map<string, string>; creators: Map<string, string> }): Promise<void> {
+export async function writeBlock(db: Sql, b: FetchedBlock, known: { viewers: Map<string, string>; creators: Map<string, string> }): Promise<boolean> {
   const viewers = new Map<string, string>();
   const creators = new Map<string, string>();
   const look = {
     viewerOf: (t: bigint) => viewers.get(t.toString()) ?? known.viewers.get(t.toString()),
     creatorOf: (s: bigint) => creators.get(s.toString()) ?? known.creators.get(s.toString()),
   };
-  await db.transaction(async (tx) => {
-    await tx.query('INSERT INTO blocks (number, hash, parent_hash, at_ms) VALUES ($1, $2, $3, $4)', [b.number, b.hash, b.parentHash, b.atMs]);
+  const written = await db.transaction(async (tx) => {
+    const fresh = await tx.query('INSERT INTO blocks (number, hash, parent_hash, at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (number) DO NOTHING RETURNING number', [
+      b.number,
+      b.hash,
+      b.parentHash,
+      b.atMs,
+    ]);
+    if (!fresh.length) throw new AlreadyIndexed();
     for (const e of b.events) {
       await tx.query('INSERT INTO events (block_number, event_index, contract, name, args) VALUES ($1, $2, $3, $4, $5)', [
         b.number,
@@ -307,7 +331,13 @@ export async function writeBlock(db: Sql, b: FetchedBlock, known: { viewers: Map
         );
       }
     }
+    return true;
+  }).catch((e: unknown) => {
+    if (e instanceof AlreadyIndexed) return false;
+    throw e;
   });
+  if (!written) return false;
   for (const [k, v] of viewers) known.viewers.set(k, v);
   for (const [k, v] of creators) known.creators.set(k, v);
+  return true;
 }
