@@ -1,16 +1,34 @@
 /**
  * The app's Node server hooks: one media server (WHIP/WHEP SFU, payment gate, voucher relay; see
- * docs/media.md) and the history (event indexer and its API, docs/api.md) made at start-up, routed to
- * for their paths; everything else is SvelteKit's.
+ * docs/media.md), the history (event indexer and its API, docs/history.md) and the chat (WebSocket,
+ * dapp/lib/server/chat) made at start-up, routed to for their paths; everything else is SvelteKit's.
  */
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { env } from '$env/dynamic/private';
 import { bootMediaServer, ConfigError } from '$lib/server/media/boot';
 import type { MediaServer } from '$lib/server/media/server';
 import { bootHistory, type HistoryServer } from '$lib/server/history/boot';
+import { bootChat, type ChatServer } from '$lib/server/chat/boot';
+import { SESSION_COOKIE, sessionCookies } from '$lib/server/auth';
+import type { IncomingMessage } from 'node:http';
 
 let media: MediaServer | undefined;
-let history: HistoryServer | null = null;
+let history: HistoryServer | undefined;
+let chat: ChatServer | undefined;
+
+/** The signed-in account of a raw Cookie header (the WebSocket upgrade has no SvelteKit cookies). */
+function accountOf(header: string | undefined): string | null {
+  const raw = header
+    ?.split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
+    ?.slice(SESSION_COOKIE.length + 1);
+  try {
+    return sessionCookies.verify(raw ? decodeURIComponent(raw) : undefined)?.address ?? null;
+  } catch {
+    return null; // a malformed cookie signs nobody in
+  }
+}
 
 export const init: ServerInit = async () => {
   if (media) return;
@@ -23,13 +41,16 @@ export const init: ServerInit = async () => {
     process.exit(2);
   }
   media = server;
-  history = bootHistory(env);
+  let hub: Awaited<ChatServer['hub']> | undefined;
+  history = bootHistory(env, console.log, { tipped: (t) => hub?.tipped(t) });
+  chat = bootChat({ history, media: server, account: accountOf });
+  void chat.hub.then((h) => (hub = h), () => {});
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     console.log(`[media] ${signal}: settling and closing`);
-    void Promise.allSettled([server.close(), history?.close()]).finally(() => process.exit(0));
+    void Promise.allSettled([server.close(), chat?.close().then(() => history?.close())]).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -37,6 +58,14 @@ export const init: ServerInit = async () => {
 
 export const handle: Handle = async ({ event, resolve }) => {
   const p = event.url.pathname;
+  chat?.attach((event.platform as { req?: IncomingMessage } | undefined)?.req);
+  if (p.startsWith('/api/chat/')) {
+    // Reached only by a chat connection made before the upgrade listener was attached (or by plain HTTP).
+    return new Response(JSON.stringify({ error: 'UpgradeRequired', message: 'the chat speaks WebSocket: connect again' }), {
+      status: 426,
+      headers: { 'Content-Type': 'application/json', Upgrade: 'websocket' },
+    });
+  }
   if (history && p.startsWith('/api/history/')) {
     const res = await history.handle(event.request);
     if (res) return res;

@@ -416,11 +416,31 @@ export function createMediaServer(deps: MediaServerDeps) {
     throw new HttpError(405, 'MethodNotAllowed', `${m} ${url.pathname} is not served`);
   }
 
+  /** A tab's viewer never changes: remembered once read. */
+  const tabViewers = new Map<string, string>();
   return {
     metrics,
     tabGate,
     tabRelay,
     sfu,
+    /** The chain as the media server reads it (its reads are cached: boot.ts). */
+    chain: deps.chain,
+    /** Whether the SFU is sending `account`'s tab the video of `streamId` now (the gate lets it flow). */
+    async paying(streamId: bigint, account: string): Promise<boolean> {
+      for (const v of sfu.viewers(streamId)) {
+        if (!v.open || !v.viewer.startsWith('tab:')) continue;
+        const tabId = v.viewer.slice(4);
+        let viewer = tabViewers.get(tabId);
+        if (!viewer) {
+          viewer = (await deps.chain.tab(BigInt(tabId)))?.viewer;
+          if (!viewer) continue;
+          tabViewers.set(tabId, viewer);
+          if (tabViewers.size > 100_000) tabViewers.clear();
+        }
+        if (viewer === account) return true;
+      }
+      return false;
+    },
     /** The stream a stream key publishes (RTMP ingest names only the key). */
     streamForKey: (key: string): bigint | undefined => (key.length <= 512 ? deps.store.streamForKeyHash(sha256(key)) : undefined),
     /** Answers a media request, or null when the path is not the media server's. */

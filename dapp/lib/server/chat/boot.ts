@@ -1,0 +1,75 @@
+/**
+ * The chat in the app's server: a ChatHub on the history's database (an in-memory PGlite when the
+ * history is off: messages then end with the process), badges from the media server and the chain,
+ * and the WebSocket upgrade of `/api/chat/:streamId`.
+ *
+ * SvelteKit's Node adapter gives hooks no way to the HTTP server, so the hub's upgrade listener is
+ * attached to the server that accepted the first ordinary request (`req.socket.server`): every page
+ * load comes before its chat connects, and a connection made before that is answered as an ordinary
+ * request (426) and retried by the client.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { openDatabase } from '../history/db.ts';
+import type { HistoryServer } from '../history/boot.ts';
+import type { MediaServer } from '../media/server.ts';
+import { ChatHub } from './hub.ts';
+
+export interface ChatServer {
+  /** Attaches the upgrade listener to the server behind `req`, once. */
+  attach(req: IncomingMessage | undefined): void;
+  hub: Promise<ChatHub>;
+  close(): Promise<void>;
+}
+
+const CHAT_PATH = /^\/api\/chat\/(\d{1,20})$/;
+
+export function bootChat(o: {
+  history: HistoryServer;
+  media: MediaServer;
+  /** The signed-in account of a request's cookies, or null. */
+  account: (cookieHeader: string | undefined) => string | null;
+  log?: (l: string) => void;
+}): ChatServer {
+  const log = o.log ?? console.log;
+  const hub = (async () => {
+    const db = (await o.history.database) ?? (await openDatabase('memory://'));
+    return new ChatHub(db, {
+      creatorOf: async (id) => (await o.media.chain.stream(id))?.creator ?? null,
+      paying: (id, account) => o.media.paying(id, account),
+      subscribed: (id, account) => o.media.chain.hasSubscription(account, id),
+    });
+  })();
+  hub.catch((e: Error) => log(`[chat] cannot start: ${e.message}`));
+  let attached: Server | null = null;
+
+  const refuse = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const m = CHAT_PATH.exec(new URL(req.url ?? '/', 'http://host').pathname);
+    if (!m || BigInt(m[1]) >= 2n ** 64n) return refuse(socket, '404 Not Found');
+    // A page of another site must not chat as the visitor (their cookie would come along).
+    const origin = req.headers.origin;
+    if (origin && new URL(origin).host !== req.headers.host) return refuse(socket, '403 Forbidden');
+    hub.then(
+      (h) => h.upgrade(req, socket, head, BigInt(m[1]), o.account(req.headers.cookie), req.socket.remoteAddress ?? 'unknown'),
+      () => refuse(socket, '503 Service Unavailable'),
+    );
+  };
+
+  return {
+    hub,
+    attach(req) {
+      const server = (req?.socket as { server?: Server } | undefined)?.server;
+      if (attached || !server) return;
+      attached = server;
+      server.on('upgrade', onUpgrade);
+    },
+    async close() {
+      attached?.off('upgrade', onUpgrade);
+      await (await hub.catch(() => null))?.close();
+    },
+  };
+}

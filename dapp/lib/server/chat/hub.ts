@@ -1,0 +1,336 @@
+/**
+ * Live chat per stream over WebSocket (`/api/chat/:streamId`), in the app's process. Anyone may read;
+ * only a signed-in account (the wallet sign-in's session cookie) may post or react. Messages, bans,
+ * moderators and each stream's settings are kept in the history's database (PGlite or PostgreSQL), so
+ * they outlast a restart and a reconnect.
+ *
+ * Badges come from the chain, never from the client: `creator` (the registry's), `moderator` (named
+ * by the creator), `paying` (the media server is serving the account's tab video on this stream now),
+ * `subscriber` (the payment handler says so). A creator may require payment to post: then only
+ * paying viewers, subscribers, the creator and moderators may.
+ *
+ * Moderation (creator and moderators): delete a message, time out or ban an account, slow mode, a
+ * word filter; the creator alone names moderators and requires payment. Limits: a message of at most
+ * 500 bytes, per account 1 message a second (burst 5), per IP 5 a second (burst 20), reactions 5 a
+ * second. A refused frame is answered `{type: 'refused', error, message}` and changes nothing.
+ * Reactions are counted per stream and sent once a second; tips arrive from the indexer once their
+ * block is final (`tipped`).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Sql } from '../history/db.ts';
+import { TokenBuckets } from '../media/http.ts';
+import { ChatRefusal, filteredWord, parseFrame, REACTIONS, type ClientFrame, type Reaction } from './rules.ts';
+
+export const CHAT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS chat_messages (
+  id BIGSERIAL PRIMARY KEY,
+  stream_id BIGINT NOT NULL,
+  author TEXT NOT NULL,
+  body TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  deleted_by TEXT
+);
+CREATE INDEX IF NOT EXISTS chat_messages_stream ON chat_messages (stream_id, id);
+CREATE TABLE IF NOT EXISTS chat_bans (
+  stream_id BIGINT NOT NULL,
+  account TEXT NOT NULL,
+  until_ms BIGINT,
+  by_account TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  PRIMARY KEY (stream_id, account)
+);
+CREATE TABLE IF NOT EXISTS chat_moderators (
+  stream_id BIGINT NOT NULL,
+  account TEXT NOT NULL,
+  PRIMARY KEY (stream_id, account)
+);
+CREATE TABLE IF NOT EXISTS chat_settings (
+  stream_id BIGINT PRIMARY KEY,
+  slow_s INT NOT NULL DEFAULT 0,
+  require_payment BOOLEAN NOT NULL DEFAULT false,
+  words JSONB NOT NULL DEFAULT '[]'
+);
+`;
+
+/** What the chain says about an account on a stream. */
+export interface ChatRoles {
+  creatorOf(streamId: bigint): Promise<string | null>;
+  /** Whether the media server is serving this account's (tab) video on the stream now. */
+  paying(streamId: bigint, account: string): Promise<boolean>;
+  subscribed(streamId: bigint, account: string): Promise<boolean>;
+}
+
+export type Badge = 'creator' | 'moderator' | 'paying' | 'subscriber';
+
+export interface ChatMessage {
+  id: number;
+  author: string;
+  text: string;
+  atMs: number;
+  badges: Badge[];
+}
+
+export interface ChatSettings {
+  slowSeconds: number;
+  requirePayment: boolean;
+  words: string[];
+}
+
+interface Client {
+  ws: WebSocket;
+  streamId: bigint;
+  account: string | null;
+  ip: string;
+}
+
+/** How many messages a newcomer gets. */
+const BACKLOG = 50;
+const HISTORY_WINDOW = 500;
+
+export class ChatHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4_096 });
+  private readonly rooms = new Map<string, Set<Client>>();
+  private readonly perAccount = new TokenBuckets(1, 5);
+  private readonly perIp = new TokenBuckets(5, 20);
+  private readonly reactionsPer = new TokenBuckets(5, 10);
+  private readonly lastPost = new Map<string, number>();
+  private readonly reactions = new Map<string, Map<Reaction, number>>();
+  private readonly settingsCache = new Map<string, Promise<ChatSettings>>();
+  private readonly ticker: ReturnType<typeof setInterval>;
+  private ready: Promise<void>;
+
+  constructor(
+    private readonly db: Sql,
+    private readonly roles: ChatRoles,
+    private readonly now = () => Date.now(),
+  ) {
+    this.ready = db.exec(CHAT_SCHEMA);
+    this.ticker = setInterval(() => this.flushReactions(), 1_000);
+    this.ticker.unref?.();
+  }
+
+  /** Takes over an HTTP upgrade to `/api/chat/:streamId`; `account`: the signed-in account, if any. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, streamId: bigint, account: string | null, ip: string): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.join({ ws, streamId, account, ip }));
+  }
+
+  /** Connected clients of a stream. */
+  count(streamId: bigint): number {
+    return this.rooms.get(streamId.toString())?.size ?? 0;
+  }
+
+  /** A tip in a final block: shown to everyone in the stream's chat, highlighted. */
+  tipped(t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number }): void {
+    this.broadcast(t.streamId, { type: 'tip', from: t.from, amount: t.amount.toString(), fee: t.fee.toString(), message: t.message, block: t.block });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.ticker);
+    for (const c of this.wss.clients) c.close(1001, 'server closing');
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+
+  private async join(c: Client): Promise<void> {
+    const key = c.streamId.toString();
+    let room = this.rooms.get(key);
+    if (!room) this.rooms.set(key, (room = new Set()));
+    room.add(c);
+    c.ws.on('close', () => {
+      room.delete(c);
+      if (!room.size) this.rooms.delete(key);
+    });
+    c.ws.on('message', (data, binary) => void this.receive(c, binary ? '' : data.toString()));
+    try {
+      await this.ready;
+      const [backlog, settings, badges, ban] = await Promise.all([
+        this.backlog(c.streamId),
+        this.settings(c.streamId),
+        c.account ? this.badges(c.streamId, c.account) : Promise.resolve([] as Badge[]),
+        c.account ? this.banOf(c.streamId, c.account) : Promise.resolve(null),
+      ]);
+      this.send(c, { type: 'hello', account: c.account, badges, settings, messages: backlog, reactions: REACTIONS, banned: ban });
+    } catch (e) {
+      this.send(c, { type: 'error', message: `the chat could not be read: ${(e as Error).message}` });
+    }
+  }
+
+  private async receive(c: Client, raw: string): Promise<void> {
+    let frame: ClientFrame;
+    try {
+      frame = parseFrame(raw);
+      if (!c.account) throw new ChatRefusal('SignInRequired', 'sign in with your wallet to chat');
+      await this.ready;
+      await this.apply(c, c.account, frame);
+    } catch (e) {
+      if (e instanceof ChatRefusal) this.send(c, { type: 'refused', error: e.error, message: e.message });
+      else this.send(c, { type: 'error', message: `the chat failed on that: ${(e as Error).message}` });
+    }
+  }
+
+  private async apply(c: Client, me: string, f: ClientFrame): Promise<void> {
+    const sid = c.streamId;
+    if (f.type === 'say') {
+      if (!this.perIp.take(c.ip) || !this.perAccount.take(`${sid}:${me}`)) throw new ChatRefusal('RateLimited', 'too many messages: wait a moment');
+      const [settings, badges, ban] = await Promise.all([this.settings(sid), this.badges(sid, me), this.banOf(sid, me)]);
+      const staff = badges.includes('creator') || badges.includes('moderator');
+      if (ban && !staff) {
+        throw ban.untilMs === null
+          ? new ChatRefusal('Banned', 'you are banned from this chat')
+          : new ChatRefusal('TimedOut', `you are timed out until ${new Date(ban.untilMs).toISOString()}`);
+      }
+      if (settings.requirePayment && !staff && !badges.includes('paying') && !badges.includes('subscriber')) {
+        throw new ChatRefusal('PaymentRequired', 'the creator asks that only paying viewers and subscribers chat: watch or subscribe to post');
+      }
+      const word = filteredWord(f.text, settings.words);
+      if (word && !staff) throw new ChatRefusal('WordFiltered', `the message has a word this chat does not allow ("${word}")`);
+      const key = `${sid}:${me}`;
+      const last = this.lastPost.get(key) ?? 0;
+      if (settings.slowSeconds && !staff && this.now() - last < settings.slowSeconds * 1000) {
+        throw new ChatRefusal('SlowMode', `slow mode: one message every ${settings.slowSeconds} s`);
+      }
+      const atMs = this.now();
+      const [row] = await this.db.query<{ id: string }>('INSERT INTO chat_messages (stream_id, author, body, at_ms) VALUES ($1, $2, $3, $4) RETURNING id', [
+        sid.toString(),
+        me,
+        f.text,
+        atMs,
+      ]);
+      this.lastPost.set(key, atMs);
+      if (this.lastPost.size > 50_000) this.lastPost.clear();
+      const message: ChatMessage = { id: Number(row.id), author: me, text: f.text, atMs, badges };
+      this.broadcast(sid, { type: 'message', message });
+      return;
+    }
+    if (f.type === 'react') {
+      if (!this.reactionsPer.take(`${sid}:${me}`)) throw new ChatRefusal('RateLimited', 'too many reactions: wait a moment');
+      const counts = this.reactions.get(sid.toString()) ?? new Map<Reaction, number>();
+      counts.set(f.reaction, (counts.get(f.reaction) ?? 0) + 1);
+      this.reactions.set(sid.toString(), counts);
+      return;
+    }
+    // Moderation.
+    const creator = await this.roles.creatorOf(sid);
+    const isCreator = creator === me;
+    if (f.type === 'moderator' || f.type === 'requirePayment') {
+      if (!isCreator) throw new ChatRefusal('NotCreator', 'only the stream’s creator may do that');
+    } else if (!isCreator && !(await this.isModerator(sid, me))) {
+      throw new ChatRefusal('NotModerator', 'only the creator and the moderators they name may moderate');
+    }
+    switch (f.type) {
+      case 'delete': {
+        const rows = await this.db.query('UPDATE chat_messages SET deleted_by = $1 WHERE id = $2 AND stream_id = $3 AND deleted_by IS NULL RETURNING id', [me, f.id, sid.toString()]);
+        if (!rows.length) throw new ChatRefusal('NoSuchMessage', `no message ${f.id} in this chat`);
+        this.broadcast(sid, { type: 'deleted', id: f.id, by: me });
+        return;
+      }
+      case 'timeout':
+      case 'ban': {
+        if (f.account === creator) throw new ChatRefusal('NotCreator', 'the creator cannot be banned from their own chat');
+        const untilMs = f.type === 'timeout' ? this.now() + f.seconds * 1000 : null;
+        await this.db.query(
+          `INSERT INTO chat_bans (stream_id, account, until_ms, by_account, at_ms) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (stream_id, account) DO UPDATE SET until_ms = excluded.until_ms, by_account = excluded.by_account, at_ms = excluded.at_ms`,
+          [sid.toString(), f.account, untilMs, me, this.now()],
+        );
+        this.broadcast(sid, { type: 'banned', account: f.account, untilMs, by: me });
+        return;
+      }
+      case 'unban':
+        await this.db.query('DELETE FROM chat_bans WHERE stream_id = $1 AND account = $2', [sid.toString(), f.account]);
+        this.broadcast(sid, { type: 'unbanned', account: f.account, by: me });
+        return;
+      case 'moderator':
+        await this.db.query(
+          f.on ? 'INSERT INTO chat_moderators (stream_id, account) VALUES ($1, $2) ON CONFLICT DO NOTHING' : 'DELETE FROM chat_moderators WHERE stream_id = $1 AND account = $2',
+          [sid.toString(), f.account],
+        );
+        this.broadcast(sid, { type: 'moderator', account: f.account, on: f.on });
+        return;
+      case 'slow':
+      case 'words':
+      case 'requirePayment': {
+        const column = f.type === 'slow' ? 'slow_s' : f.type === 'words' ? 'words' : 'require_payment';
+        const value = f.type === 'slow' ? f.seconds : f.type === 'words' ? JSON.stringify(f.words) : f.on;
+        await this.db.query(
+          `INSERT INTO chat_settings (stream_id, ${column}) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET ${column} = excluded.${column}`,
+          [sid.toString(), value],
+        );
+        this.settingsCache.delete(sid.toString());
+        this.broadcast(sid, { type: 'settings', settings: await this.settings(sid) });
+        return;
+      }
+    }
+  }
+
+  private async backlog(streamId: bigint): Promise<ChatMessage[]> {
+    const rows = await this.db.query<{ id: string; author: string; body: string; at_ms: string }>(
+      `SELECT id, author, body, at_ms FROM chat_messages WHERE stream_id = $1 AND deleted_by IS NULL ORDER BY id DESC LIMIT $2`,
+      [streamId.toString(), Math.min(BACKLOG, HISTORY_WINDOW)],
+    );
+    return rows.reverse().map((r) => ({ id: Number(r.id), author: r.author, text: r.body, atMs: Number(r.at_ms), badges: [] }));
+  }
+
+  private settings(streamId: bigint): Promise<ChatSettings> {
+    const key = streamId.toString();
+    let s = this.settingsCache.get(key);
+    if (!s) {
+      s = this.db
+        .query<{ slow_s: number; require_payment: boolean; words: string[] | string }>('SELECT slow_s, require_payment, words FROM chat_settings WHERE stream_id = $1', [key])
+        .then(([r]) => ({
+          slowSeconds: r ? Number(r.slow_s) : 0,
+          requirePayment: r ? Boolean(r.require_payment) : false,
+          words: r ? (typeof r.words === 'string' ? (JSON.parse(r.words) as string[]) : r.words) : [],
+        }));
+      s.catch(() => this.settingsCache.delete(key));
+      this.settingsCache.set(key, s);
+    }
+    return s;
+  }
+
+  private async banOf(streamId: bigint, account: string): Promise<{ untilMs: number | null } | null> {
+    const [r] = await this.db.query<{ until_ms: string | null }>('SELECT until_ms FROM chat_bans WHERE stream_id = $1 AND account = $2', [streamId.toString(), account]);
+    if (!r) return null;
+    const untilMs = r.until_ms === null ? null : Number(r.until_ms);
+    return untilMs !== null && untilMs <= this.now() ? null : { untilMs };
+  }
+
+  private async isModerator(streamId: bigint, account: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM chat_moderators WHERE stream_id = $1 AND account = $2', [streamId.toString(), account])).length > 0;
+  }
+
+  /** The account's badges on the stream, from the chain and the media server (a read that fails gives no badge). */
+  private async badges(streamId: bigint, account: string): Promise<Badge[]> {
+    const [creator, mod, paying, sub] = await Promise.all([
+      this.roles.creatorOf(streamId).catch(() => null),
+      this.isModerator(streamId, account),
+      this.roles.paying(streamId, account).catch(() => false),
+      this.roles.subscribed(streamId, account).catch(() => false),
+    ]);
+    const out: Badge[] = [];
+    if (creator === account) out.push('creator');
+    if (mod) out.push('moderator');
+    if (paying) out.push('paying');
+    if (sub) out.push('subscriber');
+    return out;
+  }
+
+  private flushReactions(): void {
+    for (const [key, counts] of this.reactions) {
+      this.broadcast(BigInt(key), { type: 'reactions', counts: Object.fromEntries(counts), atMs: this.now() });
+    }
+    this.reactions.clear();
+  }
+
+  private broadcast(streamId: bigint, frame: unknown): void {
+    const room = this.rooms.get(streamId.toString());
+    if (!room) return;
+    const data = JSON.stringify(frame);
+    for (const c of room) if (c.ws.readyState === c.ws.OPEN) c.ws.send(data);
+  }
+
+  private send(c: Client, frame: unknown): void {
+    if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(frame));
+  }
+}
