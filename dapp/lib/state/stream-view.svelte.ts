@@ -37,6 +37,8 @@ export class StreamView {
   hls = $state(false);
   /** Recent tips (newest first); null: not read yet. */
   tips = $state<LedgerItem[] | null>(null);
+  /** Why the tips cannot be read (the server keeps no history, or it is starting), if so. */
+  tipsError = $state<string | null>(null);
   /** On air = the registry says live and a publisher is sending; only then may a watch begin. */
   onAir = $derived<Broadcast | null>(this.broadcast === null ? null : onAir(this.stream?.live ?? false, { state: this.broadcast, viewers: 0 }));
 
@@ -133,7 +135,12 @@ export class StreamView {
   /** Recent tips to this stream, newest first, from the indexer (finalized blocks). */
   async loadTips(): Promise<void> {
     const { history } = await import('../history/client.ts');
-    this.tips = (await history.tips(this.streamId, 10)).items;
+    try {
+      this.tips = (await history.tips(this.streamId, 10)).items;
+      this.tipsError = null;
+    } catch (e) {
+      this.tipsError = (e as Error).message;
+    }
   }
 
   /**
