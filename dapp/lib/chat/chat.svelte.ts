@@ -30,6 +30,9 @@ export class ChatState {
   reactions = $state<Record<string, number>>({});
   /** The account's own ban, if any (untilMs null: for good). */
   banned = $state<{ untilMs: number | null } | null>(null);
+  /** For the creator and moderators: who moderates, and who is banned or timed out now. */
+  moderators = $state<string[]>([]);
+  bans = $state<{ account: string; untilMs: number | null }[]>([]);
   /** The last refusal or error, as a sentence. */
   notice = $state<{ error: string; message: string } | null>(null);
   #ws: WebSocket | null = null;
@@ -127,6 +130,8 @@ export class ChatState {
         this.reactionChoices = f.reactions as string[];
         this.banned = f.banned as { untilMs: number | null } | null;
         this.lines = (f.messages as ChatMessage[]).map((m) => ({ kind: 'message' as const, ...m }));
+        this.moderators = (f.staff as { moderators: string[] } | null)?.moderators ?? [];
+        this.bans = (f.staff as { bans: { account: string; untilMs: number | null }[] } | null)?.bans ?? [];
         return;
       case 'message':
         this.lines = [...this.lines, { kind: 'message' as const, ...(f.message as ChatMessage) }].slice(-200);
@@ -142,11 +147,14 @@ export class ChatState {
         return;
       case 'banned':
         if (f.account === this.account) this.banned = { untilMs: f.untilMs as number | null };
+        this.bans = [{ account: f.account as string, untilMs: f.untilMs as number | null }, ...this.bans.filter((b) => b.account !== f.account)];
         return;
       case 'unbanned':
         if (f.account === this.account) this.banned = null;
+        this.bans = this.bans.filter((b) => b.account !== f.account);
         return;
       case 'moderator':
+        this.moderators = f.on ? [...new Set([...this.moderators, f.account as string])] : this.moderators.filter((m) => m !== f.account);
         if (f.account === this.account) this.badges = f.on ? [...new Set([...this.badges, 'moderator' as const])] : this.badges.filter((b) => b !== 'moderator');
         return;
       case 'settings':

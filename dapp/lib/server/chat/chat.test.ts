@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { openDatabase, type Sql } from '../history/db.ts';
 import { ChatHub } from './hub.ts';
 import { filteredWord, parseFrame, MAX_MESSAGE_BYTES } from './rules.ts';
+import { startPostgres, type Postgres } from '../../../../tests/postgres.ts';
 
 const CREATOR = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const BOB = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
@@ -21,9 +22,13 @@ let hub: ChatHub;
 let server: Server;
 let port: number;
 const paying = new Set<string>([BOB, CHARLIE]);
+let pg: Postgres | undefined;
+afterAll(() => pg?.stop());
 
-beforeAll(async () => {
-  db = await openDatabase('memory://');
+/** A hub on `url`'s database behind a WebSocket server whose clients say who they are in headers. */
+async function start(url: string) {
+  db = await openDatabase(url);
+  for (const t of ['chat_messages', 'chat_bans', 'chat_moderators', 'chat_settings']) await db.exec(`DROP TABLE IF EXISTS ${t}`);
   hub = new ChatHub(db, {
     creatorOf: async (id) => (id === 404n ? null : CREATOR),
     paying: async (_id, a) => paying.has(a),
@@ -37,12 +42,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
-}, 60_000);
-afterAll(async () => {
+}
+async function stop() {
   await hub?.close();
   server?.close();
   await db?.close();
-});
+}
 
 interface Peer {
   ws: WebSocket;
@@ -94,7 +99,12 @@ describe('the rules', () => {
   });
 });
 
-describe('the chat hub', () => {
+describe.each([
+  ['PGlite', () => 'memory://'],
+  ['PostgreSQL', () => (pg ??= startPostgres('chat-unit')).url],
+])('the chat hub on %s', (_, url) => {
+  beforeAll(() => start(url()), 60_000);
+  afterAll(stop);
   it('sends a signed-in message to everyone in the stream, stores it, and gives it to newcomers', async () => {
     const bob = await peer(1, BOB);
     const reader = await peer(1);
@@ -142,6 +152,11 @@ describe('the chat hub', () => {
     say(bob, 'let me in');
     expect(await bob.next('refused')).toMatchObject({ error: 'Banned' });
     bob.close();
+    // The creator (and only staff) sees who is banned, to undo it.
+    const creatorAgain = await peer(5, CREATOR);
+    expect(creatorAgain.frames[0].staff).toMatchObject({ bans: [{ account: BOB, untilMs: null }] });
+    expect(charlie.frames[0].staff).toBeNull();
+    creatorAgain.close();
     const again = await peer(5, BOB);
     say(again, 'still?');
     expect(await again.next('refused')).toMatchObject({ error: 'Banned' });

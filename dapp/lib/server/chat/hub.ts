@@ -150,7 +150,9 @@ export class ChatHub {
         c.account ? this.badges(c.streamId, c.account) : Promise.resolve([] as Badge[]),
         c.account ? this.banOf(c.streamId, c.account) : Promise.resolve(null),
       ]);
-      this.send(c, { type: 'hello', account: c.account, badges, settings, messages: backlog, reactions: REACTIONS, banned: ban });
+      // The creator and moderators also get who moderates and who is banned, to undo either.
+      const staff = badges.includes('creator') || badges.includes('moderator') ? await this.staffLists(c.streamId) : null;
+      this.send(c, { type: 'hello', account: c.account, badges, settings, messages: backlog, reactions: REACTIONS, banned: ban, staff });
     } catch (e) {
       this.send(c, { type: 'error', message: `the chat could not be read: ${(e as Error).message}` });
     }
@@ -262,6 +264,17 @@ export class ChatHub {
         return;
       }
     }
+  }
+
+  private async staffLists(streamId: bigint): Promise<{ moderators: string[]; bans: { account: string; untilMs: number | null }[] }> {
+    const [mods, bans] = await Promise.all([
+      this.db.query<{ account: string }>('SELECT account FROM chat_moderators WHERE stream_id = $1 ORDER BY account', [streamId.toString()]),
+      this.db.query<{ account: string; until_ms: string | null }>('SELECT account, until_ms FROM chat_bans WHERE stream_id = $1 AND (until_ms IS NULL OR until_ms > $2) ORDER BY at_ms DESC LIMIT 100', [
+        streamId.toString(),
+        this.now(),
+      ]),
+    ]);
+    return { moderators: mods.map((m) => m.account), bans: bans.map((b) => ({ account: b.account, untilMs: b.until_ms === null ? null : Number(b.until_ms) })) };
   }
 
   private async backlog(streamId: bigint): Promise<ChatMessage[]> {
