@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const { openDatabase } = await import('../dapp/lib/server/history/db.ts');
   const { ChatHub } = await import('../dapp/lib/server/chat/hub.ts');
   const db = await openDatabase('memory://');
-  const hub = new ChatHub(db, { creatorOf: async () => null, paying: async () => true, subscribed: async () => false });
+  const hub = new ChatHub(db, 'bench', { creatorOf: async () => null, paying: async () => true, subscribed: async () => false });
   const server = createServer();
   server.on('upgrade', (req, socket, head) =>
     hub.upgrade(req, socket, head, BigInt(STREAM), (req.headers['x-account'] as string | undefined) ?? null, (req.headers['x-ip'] as string) ?? 'local'),

@@ -11,10 +11,21 @@ import { bootHistory, type HistoryServer } from '$lib/server/history/boot';
 import { bootChat, type ChatServer } from '$lib/server/chat/boot';
 import { SESSION_COOKIE, sessionCookies } from '$lib/server/auth';
 import type { IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
 
 let media: MediaServer | undefined;
 let history: HistoryServer | undefined;
 let chat: ChatServer | undefined;
+
+/** What the chat's rows belong to: the deployment (its registry's address names its streams). */
+function deploymentScope(): string {
+  try {
+    const d = JSON.parse(readFileSync(env.VILO_DEPLOYMENT ?? '', 'utf8')) as { genesisHash?: string; contracts?: { stream_registry?: { address?: string } } };
+    return `${d.genesisHash ?? ''}/${d.contracts?.stream_registry?.address ?? ''}`;
+  } catch {
+    return 'no deployment';
+  }
+}
 
 /** The signed-in account of a raw Cookie header (the WebSocket upgrade has no SvelteKit cookies). */
 function accountOf(header: string | undefined): string | null {
@@ -43,7 +54,7 @@ export const init: ServerInit = async () => {
   media = server;
   let hub: Awaited<ChatServer['hub']> | undefined;
   history = bootHistory(env, console.log, { tipped: (t) => hub?.tipped(t) });
-  chat = bootChat({ history, media: server, account: accountOf });
+  chat = bootChat({ history, media: server, account: accountOf, scope: deploymentScope() });
   void chat.hub.then((h) => (hub = h), () => {});
   let closing = false;
   const shutdown = (signal: string) => {

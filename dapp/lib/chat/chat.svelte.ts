@@ -36,6 +36,8 @@ export class ChatState {
   /** The last refusal or error, as a sentence. */
   notice = $state<{ error: string; message: string } | null>(null);
   #ws: WebSocket | null = null;
+  /** Lines that arrive between connecting and the hello (which brings the backlog they follow). */
+  #early: ChatLine[] | null = null;
   #closed = false;
   #retry = 1_000;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -51,6 +53,7 @@ export class ChatState {
     const url = new URL(`/api/chat/${this.streamId}`, location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = (this.#ws = new WebSocket(url));
+    this.#early = [];
     this.status = 'connecting';
     ws.onopen = () => {
       this.status = 'open';
@@ -112,6 +115,11 @@ export class ChatState {
     this.#send({ type: 'requirePayment', on });
   }
 
+  #add(line: ChatLine): void {
+    if (this.#early) this.#early.push(line);
+    else this.lines = [...this.lines, line].slice(-200);
+  }
+
   #send(frame: unknown): void {
     this.notice = null;
     if (this.#ws?.readyState !== WebSocket.OPEN) {
@@ -129,18 +137,20 @@ export class ChatState {
         this.settings = f.settings as ChatSettings;
         this.reactionChoices = f.reactions as string[];
         this.banned = f.banned as { untilMs: number | null } | null;
-        this.lines = (f.messages as ChatMessage[]).map((m) => ({ kind: 'message' as const, ...m }));
+        {
+          const backlog = (f.messages as ChatMessage[]).map((m) => ({ kind: 'message' as const, ...m }));
+          const have = new Set(backlog.map((m) => m.id));
+          this.lines = [...backlog, ...(this.#early ?? []).filter((l) => l.kind === 'tip' || !have.has(l.id))];
+          this.#early = null;
+        }
         this.moderators = (f.staff as { moderators: string[] } | null)?.moderators ?? [];
         this.bans = (f.staff as { bans: { account: string; untilMs: number | null }[] } | null)?.bans ?? [];
         return;
       case 'message':
-        this.lines = [...this.lines, { kind: 'message' as const, ...(f.message as ChatMessage) }].slice(-200);
+        this.#add({ kind: 'message' as const, ...(f.message as ChatMessage) });
         return;
       case 'tip':
-        this.lines = [
-          ...this.lines,
-          { kind: 'tip' as const, id: `tip-${f.block}-${f.from}`, from: f.from as string, amount: BigInt(f.amount as string), fee: BigInt(f.fee as string), message: f.message as string, block: f.block as number },
-        ].slice(-200);
+        this.#add({ kind: 'tip' as const, id: `tip-${f.id as string}`, from: f.from as string, amount: BigInt(f.amount as string), fee: BigInt(f.fee as string), message: f.message as string, block: f.block as number });
         return;
       case 'deleted':
         this.lines = this.lines.filter((l) => l.kind !== 'message' || l.id !== f.id);

@@ -29,12 +29,14 @@ export function bootChat(o: {
   media: MediaServer;
   /** The signed-in account of a request's cookies, or null. */
   account: (cookieHeader: string | undefined) => string | null;
+  /** What the chat's rows belong to (the deployment): rows of another are dropped, not inherited. */
+  scope: string;
   log?: (l: string) => void;
 }): ChatServer {
   const log = o.log ?? console.log;
   const hub = (async () => {
     const db = (await o.history.database) ?? (await openDatabase('memory://'));
-    return new ChatHub(db, {
+    return new ChatHub(db, o.scope, {
       creatorOf: async (id) => (await o.media.chain.stream(id))?.creator ?? null,
       paying: (id, account) => o.media.paying(id, account),
       subscribed: (id, account) => o.media.chain.hasSubscription(account, id),
@@ -44,19 +46,28 @@ export function bootChat(o: {
   let attached: Server | null = null;
 
   const refuse = (socket: Duplex, status: string) => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const m = CHAT_PATH.exec(new URL(req.url ?? '/', 'http://host').pathname);
-    if (!m || BigInt(m[1]) >= 2n ** 64n) return refuse(socket, '404 Not Found');
-    // A page of another site must not chat as the visitor (their cookie would come along).
-    const origin = req.headers.origin;
-    if (origin && new URL(origin).host !== req.headers.host) return refuse(socket, '403 Forbidden');
-    hub.then(
-      (h) => h.upgrade(req, socket, head, BigInt(m[1]), o.account(req.headers.cookie), req.socket.remoteAddress ?? 'unknown'),
-      () => refuse(socket, '503 Service Unavailable'),
-    );
+    // Node takes its own error listener off an upgraded socket: a client that resets now must not
+    // take the process down.
+    socket.on('error', () => socket.destroy());
+    try {
+      const m = CHAT_PATH.exec(new URL(req.url ?? '/', 'http://host').pathname);
+      if (!m || BigInt(m[1]) >= 2n ** 63n) return refuse(socket, '404 Not Found');
+      // A page of another site must not chat as the visitor (their cookie would come along); an
+      // Origin that is not a URL ("null" from a sandboxed frame) is refused too.
+      const origin = req.headers.origin;
+      if (origin !== undefined && URL.parse(origin)?.host !== req.headers.host) return refuse(socket, '403 Forbidden');
+      hub.then(
+        (h) => h.upgrade(req, socket, head, BigInt(m[1]), o.account(req.headers.cookie), req.socket.remoteAddress ?? 'unknown'),
+        () => refuse(socket, '503 Service Unavailable'),
+      );
+    } catch (e) {
+      log(`[chat] upgrade failed: ${(e as Error).message}`);
+      refuse(socket, '400 Bad Request');
+    }
   };
 
   return {

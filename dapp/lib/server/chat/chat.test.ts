@@ -29,7 +29,7 @@ afterAll(() => pg?.stop());
 async function start(url: string) {
   db = await openDatabase(url);
   for (const t of ['chat_messages', 'chat_bans', 'chat_moderators', 'chat_settings']) await db.exec(`DROP TABLE IF EXISTS ${t}`);
-  hub = new ChatHub(db, {
+  hub = new ChatHub(db, 'deployment A', {
     creatorOf: async (id) => (id === 404n ? null : CREATOR),
     paying: async (_id, a) => paying.has(a),
     subscribed: async () => false,
@@ -234,8 +234,29 @@ describe.each([
 
   it('shows a tip to the stream it was for', async () => {
     const reader = await peer(9);
-    hub.tipped({ streamId: 9n, from: BOB, amount: 5n, fee: 0n, message: 'for the stream', block: 12 });
-    expect(await reader.next('tip')).toMatchObject({ from: BOB, amount: '5', message: 'for the stream' });
+    hub.tipped({ streamId: 9n, from: BOB, amount: 5n, fee: 0n, message: 'for the stream', block: 12, event: 3 });
+    expect(await reader.next('tip')).toMatchObject({ id: '12.3', from: BOB, amount: '5', message: 'for the stream' });
     reader.close();
+  });
+
+  it("handles a connection's frames one at a time: a burst cannot slip five messages through slow mode", async () => {
+    const creator = await peer(10, CREATOR);
+    const bob = await peer(10, BOB);
+    send(creator, { type: 'slow', seconds: 60 });
+    await bob.next('settings');
+    for (let i = 0; i < 5; i++) say(bob, `burst ${i}`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await stored(10)).toBe(1);
+    expect(bob.frames.filter((f) => f.type === 'refused').map((f) => f.error)).toEqual(['SlowMode', 'SlowMode', 'SlowMode', 'SlowMode']);
+    creator.close();
+    bob.close();
+  });
+
+  it("a new deployment's chat inherits nothing of the old one's (its stream 1 is another stream)", async () => {
+    expect(await stored(1)).toBeGreaterThan(0);
+    const next = new ChatHub(db, 'deployment B', { creatorOf: async () => null, paying: async () => false, subscribed: async () => false });
+    await expect.poll(() => stored(1)).toBe(0);
+    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM chat_bans'))[0].n)).toBe(0);
+    await next.close();
   });
 });

@@ -12,7 +12,8 @@
  * Moderation (creator and moderators): delete a message, time out or ban an account, slow mode, a
  * word filter; the creator alone names moderators and requires payment. Limits: a message of at most
  * 500 bytes, per account 1 message a second (burst 5), per IP 5 a second (burst 20), reactions 5 a
- * second. A refused frame is answered `{type: 'refused', error, message}` and changes nothing.
+ * second, moderation 5 a second (burst 20); one frame of a connection at a time, in order; a
+ * connection that answers no ping for 30 s is closed. A refused frame is answered `{type: 'refused', error, message}` and changes nothing.
  * Reactions are counted per stream and sent once a second; tips arrive from the indexer once their
  * block is final (`tipped`).
  */
@@ -24,6 +25,10 @@ import { TokenBuckets } from '../media/http.ts';
 import { ChatRefusal, filteredWord, parseFrame, REACTIONS, type ClientFrame, type Reaction } from './rules.ts';
 
 export const CHAT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS chat_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS chat_messages (
   id BIGSERIAL PRIMARY KEY,
   stream_id BIGINT NOT NULL,
@@ -83,7 +88,12 @@ interface Client {
   streamId: bigint;
   account: string | null;
   ip: string;
+  /** One frame at a time per connection, in order. */
+  queue: Promise<void>;
+  alive: boolean;
 }
+
+const CHAT_TABLES = ['chat_messages', 'chat_bans', 'chat_moderators', 'chat_settings'];
 
 /** How many messages a newcomer gets. */
 const BACKLOG = 50;
@@ -95,25 +105,55 @@ export class ChatHub {
   private readonly perAccount = new TokenBuckets(1, 5);
   private readonly perIp = new TokenBuckets(5, 20);
   private readonly reactionsPer = new TokenBuckets(5, 10);
+  private readonly moderationPer = new TokenBuckets(5, 20);
   private readonly lastPost = new Map<string, number>();
   private readonly reactions = new Map<string, Map<Reaction, number>>();
   private readonly settingsCache = new Map<string, Promise<ChatSettings>>();
   private readonly ticker: ReturnType<typeof setInterval>;
   private ready: Promise<void>;
 
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+
+  /**
+   * `scope` names what the rows belong to (the deployment: a new chain's stream 1 is another stream);
+   * rows kept under another scope are dropped, so no chat, ban or moderator is inherited.
+   */
   constructor(
     private readonly db: Sql,
+    scope: string,
     private readonly roles: ChatRoles,
     private readonly now = () => Date.now(),
   ) {
-    this.ready = db.exec(CHAT_SCHEMA);
+    this.ready = (async () => {
+      await db.exec(CHAT_SCHEMA);
+      const [stored] = await db.query<{ value: string }>(`SELECT value FROM chat_meta WHERE key = 'scope'`);
+      if (stored?.value === scope) return;
+      await db.transaction(async (tx) => {
+        for (const t of CHAT_TABLES) await tx.query(`DELETE FROM ${t}`);
+        await tx.query(`INSERT INTO chat_meta (key, value) VALUES ('scope', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [scope]);
+      });
+    })();
+    this.ready.catch(() => {});
     this.ticker = setInterval(() => this.flushReactions(), 1_000);
     this.ticker.unref?.();
+    // A connection that answers no ping for 30 s is gone: let it go.
+    this.heartbeat = setInterval(() => {
+      for (const room of this.rooms.values()) {
+        for (const c of room) {
+          if (!c.alive) c.ws.terminate();
+          else {
+            c.alive = false;
+            c.ws.ping();
+          }
+        }
+      }
+    }, 30_000);
+    this.heartbeat.unref?.();
   }
 
   /** Takes over an HTTP upgrade to `/api/chat/:streamId`; `account`: the signed-in account, if any. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, streamId: bigint, account: string | null, ip: string): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.join({ ws, streamId, account, ip }));
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.join({ ws, streamId, account, ip, queue: Promise.resolve(), alive: true }));
   }
 
   /** Connected clients of a stream. */
@@ -122,12 +162,13 @@ export class ChatHub {
   }
 
   /** A tip in a final block: shown to everyone in the stream's chat, highlighted. */
-  tipped(t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number }): void {
-    this.broadcast(t.streamId, { type: 'tip', from: t.from, amount: t.amount.toString(), fee: t.fee.toString(), message: t.message, block: t.block });
+  tipped(t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number; event: number }): void {
+    this.broadcast(t.streamId, { type: 'tip', id: `${t.block}.${t.event}`, from: t.from, amount: t.amount.toString(), fee: t.fee.toString(), message: t.message, block: t.block });
   }
 
   async close(): Promise<void> {
     clearInterval(this.ticker);
+    clearInterval(this.heartbeat);
     for (const c of this.wss.clients) c.close(1001, 'server closing');
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
@@ -141,7 +182,13 @@ export class ChatHub {
       room.delete(c);
       if (!room.size) this.rooms.delete(key);
     });
-    c.ws.on('message', (data, binary) => void this.receive(c, binary ? '' : data.toString()));
+    c.ws.on('pong', () => (c.alive = true));
+    c.ws.on('error', () => c.ws.terminate());
+    c.ws.on('message', (data, binary) => {
+      c.alive = true;
+      const raw = binary ? '' : data.toString();
+      c.queue = c.queue.then(() => this.receive(c, raw));
+    });
     try {
       await this.ready;
       const [backlog, settings, badges, ban] = await Promise.all([
@@ -192,27 +239,32 @@ export class ChatHub {
       if (settings.slowSeconds && !staff && this.now() - last < settings.slowSeconds * 1000) {
         throw new ChatRefusal('SlowMode', `slow mode: one message every ${settings.slowSeconds} s`);
       }
+      // Taken now, with no await since the check: two connections of one account cannot both pass.
       const atMs = this.now();
-      const [row] = await this.db.query<{ id: string }>('INSERT INTO chat_messages (stream_id, author, body, at_ms) VALUES ($1, $2, $3, $4) RETURNING id', [
-        sid.toString(),
-        me,
-        f.text,
-        atMs,
-      ]);
-      this.lastPost.set(key, atMs);
       if (this.lastPost.size > 50_000) this.lastPost.clear();
+      this.lastPost.set(key, atMs);
+      let row: { id: string };
+      try {
+        [row] = await this.db.query<{ id: string }>('INSERT INTO chat_messages (stream_id, author, body, at_ms) VALUES ($1, $2, $3, $4) RETURNING id', [sid.toString(), me, f.text, atMs]);
+      } catch (e) {
+        if (this.lastPost.get(key) === atMs) this.lastPost.set(key, last);
+        throw e;
+      }
       const message: ChatMessage = { id: Number(row.id), author: me, text: f.text, atMs, badges };
       this.broadcast(sid, { type: 'message', message });
       return;
     }
     if (f.type === 'react') {
       if (!this.reactionsPer.take(`${sid}:${me}`)) throw new ChatRefusal('RateLimited', 'too many reactions: wait a moment');
+      const ban = await this.banOf(sid, me);
+      if (ban) throw new ChatRefusal(ban.untilMs === null ? 'Banned' : 'TimedOut', 'a banned or timed-out account cannot react');
       const counts = this.reactions.get(sid.toString()) ?? new Map<Reaction, number>();
       counts.set(f.reaction, (counts.get(f.reaction) ?? 0) + 1);
       this.reactions.set(sid.toString(), counts);
       return;
     }
     // Moderation.
+    if (!this.moderationPer.take(me)) throw new ChatRefusal('RateLimited', 'too many moderation actions: wait a moment');
     const creator = await this.roles.creatorOf(sid);
     const isCreator = creator === me;
     if (f.type === 'moderator' || f.type === 'requirePayment') {
@@ -297,6 +349,7 @@ export class ChatHub {
           words: r ? (typeof r.words === 'string' ? (JSON.parse(r.words) as string[]) : r.words) : [],
         }));
       s.catch(() => this.settingsCache.delete(key));
+      if (this.settingsCache.size > 10_000) this.settingsCache.clear();
       this.settingsCache.set(key, s);
     }
     return s;

@@ -77,7 +77,8 @@ function bucket(q: URLSearchParams): Bucket {
 }
 
 function streamId(raw: string): bigint {
-  if (!/^\d{1,20}$/.test(raw) || BigInt(raw) >= 2n ** 64n) bad('BadStreamId', `"${raw}" is not a stream id`);
+  // Stream ids are u64 on chain; the history's BIGINT columns hold those below 2^63 (ids count up from 1).
+  if (!/^\d{1,20}$/.test(raw) || BigInt(raw) >= 2n ** 63n) bad('BadStreamId', `"${raw}" is not a stream id`);
   return BigInt(raw);
 }
 

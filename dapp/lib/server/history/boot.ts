@@ -29,7 +29,7 @@ export interface HistoryServer {
 
 export interface HistoryListeners {
   /** A tip in a block just finalized (not one found while catching up). */
-  tipped?: (t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number }) => void;
+  tipped?: (t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number; event: number }) => void;
 }
 
 interface DeploymentFile {
@@ -64,18 +64,20 @@ export function bootHistory(env: Record<string, string | undefined>, log: (l: st
   let api: ApiPromise | undefined;
   let closed = false;
   let failed: string | null = null;
+  // Made now, so that close() can end it even while the chain has never answered.
+  const provider = new WsProvider(env.VILO_CHAIN_URL);
   const database = openDatabase(where);
   database.catch(() => {});
   const started = (async () => {
     db = await database;
-    api = await ApiPromise.create({ provider: new WsProvider(env.VILO_CHAIN_URL), noInitWarn: true });
+    api = await ApiPromise.create({ provider, noInitWarn: true });
     if (closed) return;
     const contracts = Object.fromEntries(Object.entries(deployment.contracts).map(([k, v]) => [k, v.address])) as Record<ContractName, string>;
     const onBlock = (b: FetchedBlock) => {
       for (const e of b.events) {
         if (e.contract !== 'payment_handler' || e.name !== 'Tipped') continue;
         const a = e.args as { from: string; streamId: bigint; amount: bigint; fee: bigint; message: string };
-        listeners.tipped?.({ streamId: BigInt(a.streamId), from: a.from, amount: BigInt(a.amount), fee: BigInt(a.fee), message: a.message, block: b.number });
+        listeners.tipped?.({ streamId: BigInt(a.streamId), from: a.from, amount: BigInt(a.amount), fee: BigInt(a.fee), message: a.message, block: b.number, event: e.index });
       }
     };
     indexer = await Indexer.open({ api, db, contracts, startBlock: await deploymentStart(api, deployment), log, onBlock });
@@ -107,10 +109,12 @@ export function bootHistory(env: Record<string, string | undefined>, log: (l: st
     },
     async close() {
       closed = true;
-      await started;
+      await provider.disconnect().catch(() => {});
+      // Starting may be waiting for a chain that never answers: do not wait for it for ever.
+      await Promise.race([started, new Promise((r) => setTimeout(r, 2_000))]);
       await indexer?.stop();
       await api?.disconnect().catch(() => {});
-      await db?.close().catch(() => {});
+      await (db ?? (await database.catch(() => null)))?.close().catch(() => {});
     },
   };
 }

@@ -54,6 +54,9 @@ export async function openDatabase(url: string): Promise<Sql> {
 
 async function postgres(url: string): Promise<Sql> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle connection the server drops (a restart) is replaced at the next query; without a
+  // listener its error would end the process.
+  pool.on('error', (e) => console.error(`[history] the PostgreSQL connection dropped: ${e.message}`));
   // A server that is not there is said now, not at the first query.
   const probe = await pool.connect().catch((e: Error) => {
     void pool.end();
@@ -67,16 +70,18 @@ async function postgres(url: string): Promise<Sql> {
     exec: async (text) => void (await pool.query(text)),
     transaction: async (fn) => {
       const c = await pool.connect();
+      let broken: Error | undefined;
       try {
         await c.query('BEGIN');
         const out = await fn({ query: (text, params) => run(c, text, params), exec: async (text) => void (await c.query(text)) });
         await c.query('COMMIT');
         return out;
       } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
+        // A connection that cannot even roll back is not given back to the pool.
+        await c.query('ROLLBACK').catch((r: Error) => (broken = r));
         throw e;
       } finally {
-        c.release();
+        c.release(broken);
       }
     },
     close: () => pool.end(),

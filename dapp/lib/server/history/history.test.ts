@@ -123,6 +123,13 @@ describe.each(engines)('the history on %s', (_, url) => {
     expect(await h.audience(1n, { fromMs: T0, toMs: T0 + DAY, bucket: 'hour' })).toEqual([{ startMs: T0 + 3_600_000, seconds: '120', viewers: 1 }]);
   });
 
+  it("keeps a message that would be a spreadsheet formula as text", () => {
+    const row = { id: '1.1.0', block: 1, atMs: T0, kind: 'tip' as const, account: BOB, streamId: '1', creator: ALICE, tabId: null, seconds: '0', amount: '5', fee: '0', detail: { message: '=HYPERLINK("http://x","y")' }, title: '@title' };
+    const line = earningsCsv([row], { decimals: 0, symbol: 'UNIT' }).split('\r\n')[1];
+    expect(line).toContain(`,'@title,`);
+    expect(line.endsWith(`,"'=HYPERLINK(""http://x"",""y"")"`)).toBe(true);
+  });
+
   it('exports earnings as CSV with the unit column and quoted text', async () => {
     const csv = earningsCsv(await h.earningRows(ALICE, { fromMs: T0, toMs: T0 + 2 * DAY }), { decimals: 12, symbol: 'UNIT' });
     const lines = csv.trimEnd().split('\r\n');

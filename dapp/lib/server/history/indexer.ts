@@ -144,6 +144,7 @@ export class Indexer {
   /** Asks for a sync; several asks while one runs make one more. Errors are logged and retried with backoff. */
   private kick(): void {
     if (this.stopped) return;
+    if (this.retry && this.failures > 0) return; // a retry is already set: its backoff holds
     if (this.running) {
       this.again = true;
       return;
@@ -153,13 +154,20 @@ export class Indexer {
         () => {
           this.failures = 0;
           this.lastError = null;
+          this.retry = null;
         },
         (e: Error) => {
           const message = `${e.name}: ${e.message}`;
           if (message !== this.lastError) this.log(`[history] indexing stopped at block ${this.tip?.number ?? '–'}: ${message}; retrying`);
           this.lastError = message;
           this.failures += 1;
-          this.retry = setTimeout(() => this.kick(), Math.min(30_000, 1_000 * 2 ** Math.min(this.failures, 5)));
+          // The retry waits out its backoff even if new heads arrive meanwhile.
+          this.again = false;
+          if (!this.stopped)
+            this.retry = setTimeout(() => {
+              this.retry = null;
+              this.kick();
+            }, Math.min(30_000, 1_000 * 2 ** Math.min(this.failures, 5)));
         },
       )
       .finally(() => {

@@ -241,6 +241,8 @@ export function earningsCsv(rows: (LedgerItem & { title: string | null })[], o: 
     return o.decimals ? `${s.slice(0, -o.decimals)}.${s.slice(-o.decimals)}` : s;
   };
   const cell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  // Free text a spreadsheet would run as a formula (a tip's message is anyone's) is kept as text.
+  const text = (v: string) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
   const what = { earnings_booked: 'watching (tabs)', subscription: 'subscription', tip: 'tip' } as Record<string, string>;
   const lines = [['date_utc', 'block', 'kind', 'stream_id', 'stream_title', 'from', 'gross_plancks', 'fee_plancks', 'net_plancks', `net_${o.symbol}`, 'message']];
   for (const r of rows) {
@@ -250,13 +252,13 @@ export function earningsCsv(rows: (LedgerItem & { title: string | null })[], o: 
       String(r.block),
       what[r.kind] ?? r.kind,
       r.streamId ?? '',
-      r.title ?? '',
+      text(r.title ?? ''),
       r.kind === 'earnings_booked' ? '' : (r.account ?? ''),
       r.amount,
       r.fee,
       net.toString(),
       unit(net),
-      r.kind === 'tip' ? String(r.detail?.message ?? '') : '',
+      r.kind === 'tip' ? text(String(r.detail?.message ?? '')) : '',
     ]);
   }
   return lines.map((l) => l.map(cell).join(',')).join('\r\n') + '\r\n';
