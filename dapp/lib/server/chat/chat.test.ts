@@ -260,3 +260,40 @@ describe.each([
     await next.close();
   });
 });
+
+describe('the chat behind the app server (boot.ts)', () => {
+  it("refuses another site's page and a sandboxed frame's Origin (null), and the server lives on", async () => {
+    const { bootChat } = await import('./boot.ts');
+    const chat = bootChat({
+      history: { database: Promise.resolve(null), handle: async () => null, close: async () => {} },
+      media: { chain: { stream: async () => ({ creator: CREATOR, live: true }), hasSubscription: async () => false }, paying: async () => false } as never,
+      account: () => null,
+      scope: 'boot test',
+      log: () => {},
+    });
+    const app = createServer((req, res) => {
+      chat.attach(req);
+      res.end('ok');
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const base = `127.0.0.1:${(app.address() as AddressInfo).port}`;
+    await fetch(`http://${base}/`); // the first ordinary request attaches the upgrade listener
+    const attempt = (origin: string | undefined) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://${base}/api/chat/1`, origin === undefined ? {} : { origin });
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', () => resolve(-1));
+      });
+    expect(await attempt('http://evil.example')).toBe(403);
+    expect(await attempt('null')).toBe(403);
+    expect(await attempt(`http://${base}`)).toBe(101);
+    expect(await attempt(undefined)).toBe(101); // not a browser: no Origin, no cookie to abuse
+    expect((await fetch(`http://${base}/`)).status).toBe(200);
+    await chat.close();
+    app.close();
+  });
+});
