@@ -252,6 +252,45 @@ describe.each([
     bob.close();
   });
 
+  it('two app processes on one database make one chat: messages, settings and reactions cross between hubs', async () => {
+    // A second hub on the same database (as a second app process would have), clients on each.
+    const other = new ChatHub(db, 'deployment A', { creatorOf: async () => CREATOR, paying: async (_id, a) => paying.has(a), subscribed: async () => false });
+    const srv = createServer();
+    srv.on('upgrade', (req, socket, head) => other.upgrade(req, socket, head, 11n, (req.headers['x-account'] as string) ?? null, `10.9.0.${++ips}`));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const otherPort = (srv.address() as AddressInfo).port;
+    const onOther = async (account?: string) => {
+      const saved = port;
+      port = otherPort;
+      try {
+        return await peer(11, account);
+      } finally {
+        port = saved;
+      }
+    };
+    const bob = await peer(11, BOB);
+    const creator = await peer(11, CREATOR);
+    const charlie = await onOther(CHARLIE);
+    say(bob, 'from the first process');
+    expect((await charlie.next('message')).message).toMatchObject({ author: BOB, text: 'from the first process' });
+    // Slow mode set on the first hub holds on the second.
+    send(creator, { type: 'slow', seconds: 60 });
+    await charlie.next('settings');
+    say(charlie, 'one');
+    await bob.next('message', { after: bob.frames.length });
+    say(charlie, 'two');
+    expect(await charlie.next('refused')).toMatchObject({ error: 'SlowMode' });
+    send(charlie, { type: 'react', reaction: '😮' });
+    send(bob, { type: 'react', reaction: '😮' });
+    // Each hub counts its own second; the first hub's clients see both reactions (in one second's
+    // frame or in two).
+    const seen = () => bob.frames.filter((f) => f.type === 'reactions').reduce((n, f) => n + ((f.counts as Record<string, number>)['😮'] ?? 0), 0);
+    await expect.poll(seen, { timeout: 4_000 }).toBe(2);
+    for (const p of [bob, creator, charlie]) p.close();
+    await other.close();
+    srv.close();
+  });
+
   it("a new deployment's chat inherits nothing of the old one's (its stream 1 is another stream)", async () => {
     expect(await stored(1)).toBeGreaterThan(0);
     const next = new ChatHub(db, 'deployment B', { creatorOf: async () => null, paying: async () => false, subscribed: async () => false });

@@ -16,9 +16,16 @@
  * connection that answers no ping for 30 s is closed. A refused frame is answered `{type: 'refused', error, message}` and changes nothing.
  * Reactions are counted per stream and sent once a second; tips arrive from the indexer once their
  * block is final (`tipped`).
+ *
+ * Several app processes on one PostgreSQL database make one chat: what a hub sends its own clients it
+ * also publishes (`pg_notify` on `vilo_chat`), and every other hub delivers it to its clients — a
+ * message, a deletion, a ban, a settings change (which also drops that hub's cached settings), and
+ * the reactions counted there (merged into the next second's). Tips are not published: every process
+ * has an indexer of its own that finds them. Rate limits and slow mode are per process.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Sql } from '../history/db.ts';
 import { TokenBuckets } from '../media/http.ts';
@@ -94,6 +101,13 @@ interface Client {
 }
 
 const CHAT_TABLES = ['chat_messages', 'chat_bans', 'chat_moderators', 'chat_settings'];
+const CHANNEL = 'vilo_chat';
+/** What a hub publishes to the others. */
+interface Published {
+  from: string;
+  streamId: string;
+  frame: { type: string } & Record<string, unknown>;
+}
 
 /** How many messages a newcomer gets. */
 const BACKLOG = 50;
@@ -108,6 +122,10 @@ export class ChatHub {
   private readonly moderationPer = new TokenBuckets(5, 20);
   private readonly lastPost = new Map<string, number>();
   private readonly reactions = new Map<string, Map<Reaction, number>>();
+  /** Reactions other hubs counted, added to this hub's next second. */
+  private readonly remoteReactions = new Map<string, Map<string, number>>();
+  private readonly instance = randomUUID();
+  private unlisten: (() => Promise<void>) | null = null;
   private readonly settingsCache = new Map<string, Promise<ChatSettings>>();
   private readonly ticker: ReturnType<typeof setInterval>;
   private ready: Promise<void>;
@@ -132,7 +150,9 @@ export class ChatHub {
         for (const t of CHAT_TABLES) await tx.query(`DELETE FROM ${t}`);
         await tx.query(`INSERT INTO chat_meta (key, value) VALUES ('scope', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [scope]);
       });
-    })();
+    })().then(async () => {
+      this.unlisten = await db.listen(CHANNEL, (payload) => this.fromOtherHub(payload));
+    });
     this.ready.catch(() => {});
     this.ticker = setInterval(() => this.flushReactions(), 1_000);
     this.ticker.unref?.();
@@ -163,10 +183,12 @@ export class ChatHub {
 
   /** A tip in a final block: shown to everyone in the stream's chat, highlighted. */
   tipped(t: { streamId: bigint; from: string; amount: bigint; fee: bigint; message: string; block: number; event: number }): void {
-    this.broadcast(t.streamId, { type: 'tip', id: `${t.block}.${t.event}`, from: t.from, amount: t.amount.toString(), fee: t.fee.toString(), message: t.message, block: t.block });
+    this.deliver(t.streamId, { type: 'tip', id: `${t.block}.${t.event}`, from: t.from, amount: t.amount.toString(), fee: t.fee.toString(), message: t.message, block: t.block });
   }
 
   async close(): Promise<void> {
+    await this.ready.catch(() => {});
+    await this.unlisten?.().catch(() => {});
     clearInterval(this.ticker);
     clearInterval(this.heartbeat);
     for (const c of this.wss.clients) c.close(1001, 'server closing');
@@ -383,13 +405,50 @@ export class ChatHub {
   }
 
   private flushReactions(): void {
-    for (const [key, counts] of this.reactions) {
-      this.broadcast(BigInt(key), { type: 'reactions', counts: Object.fromEntries(counts), atMs: this.now() });
+    const streams = new Set([...this.reactions.keys(), ...this.remoteReactions.keys()]);
+    for (const key of streams) {
+      const local = this.reactions.get(key);
+      const counts: Record<string, number> = {};
+      for (const m of [local, this.remoteReactions.get(key)]) for (const [r, n] of m ?? []) counts[r] = (counts[r] ?? 0) + n;
+      this.deliver(BigInt(key), { type: 'reactions', counts, atMs: this.now() });
+      // Only this hub's own counts go to the others (theirs came from them).
+      if (local?.size) this.publish(BigInt(key), { type: 'reactions', counts: Object.fromEntries(local) });
     }
     this.reactions.clear();
+    this.remoteReactions.clear();
   }
 
-  private broadcast(streamId: bigint, frame: unknown): void {
+  /** To this hub's clients of the stream, and through the database to the other hubs'. */
+  private broadcast(streamId: bigint, frame: { type: string } & Record<string, unknown>): void {
+    this.deliver(streamId, frame);
+    this.publish(streamId, frame);
+  }
+
+  private publish(streamId: bigint, frame: { type: string } & Record<string, unknown>): void {
+    const payload: Published = { from: this.instance, streamId: streamId.toString(), frame };
+    void this.db.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(payload)]).catch(() => {});
+  }
+
+  private fromOtherHub(raw: string): void {
+    let p: Published;
+    try {
+      p = JSON.parse(raw) as Published;
+    } catch {
+      return;
+    }
+    if (p.from === this.instance || !/^\d{1,19}$/.test(p.streamId)) return;
+    if (p.frame.type === 'reactions') {
+      const m = this.remoteReactions.get(p.streamId) ?? new Map<string, number>();
+      for (const [r, n] of Object.entries(p.frame.counts as Record<string, number>)) m.set(r, (m.get(r) ?? 0) + Number(n));
+      this.remoteReactions.set(p.streamId, m);
+      return;
+    }
+    if (p.frame.type === 'settings') this.settingsCache.delete(p.streamId);
+    this.deliver(BigInt(p.streamId), p.frame);
+  }
+
+  /** To this hub's clients of the stream. */
+  private deliver(streamId: bigint, frame: unknown): void {
     const room = this.rooms.get(streamId.toString());
     if (!room) return;
     const data = JSON.stringify(frame);

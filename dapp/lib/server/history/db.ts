@@ -14,6 +14,11 @@ export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Several statements without parameters (the schema). */
   exec(text: string): Promise<void>;
+  /**
+   * Calls `onPayload` with each `pg_notify(channel, payload)` any process of this database sends
+   * (this one's too); resolves with a function that stops listening.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction: all of its writes commit, or none (it throws). */
   transaction<T>(fn: (tx: Pick<Sql, 'query' | 'exec'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -41,6 +46,7 @@ export async function openDatabase(url: string): Promise<Sql> {
     engine: 'pglite',
     query: (text, params) => run(db, text, params),
     exec: async (text) => void (await db.exec(text)),
+    listen: (channel, onPayload) => db.listen(channel, onPayload).then((stop) => () => stop()),
     transaction: (fn) =>
       db.transaction((tx) =>
         fn({
@@ -68,6 +74,7 @@ async function postgres(url: string): Promise<Sql> {
     engine: 'postgres',
     query: (text, params) => run(pool, text, params),
     exec: async (text) => void (await pool.query(text)),
+    listen: (channel, onPayload) => listenPg(url, channel, onPayload),
     transaction: async (fn) => {
       const c = await pool.connect();
       let broken: Error | undefined;
@@ -85,6 +92,34 @@ async function postgres(url: string): Promise<Sql> {
       }
     },
     close: () => pool.end(),
+  };
+}
+
+/**
+ * LISTEN on a connection of its own (a pooled one would be handed to other queries); when the server
+ * drops it, listens again on a new one a second later (notifications sent in between are missed).
+ */
+async function listenPg(url: string, channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new DatabaseConfigError(`"${channel}" is not a channel name`);
+  let client: pg.Client | null = null;
+  let stopped = false;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (n) => n.channel === channel && onPayload(n.payload ?? ''));
+    c.on('error', (e) => {
+      void c.end().catch(() => {});
+      if (stopped) return;
+      console.error(`[history] the LISTEN connection dropped: ${e.message}; listening again in 1 s`);
+      setTimeout(() => void connect().catch(() => {}), 1_000);
+    });
+    await c.connect();
+    await c.query(`LISTEN ${channel}`);
+    client = c;
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    await client?.end().catch(() => {});
   };
 }
 
