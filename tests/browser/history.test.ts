@@ -103,6 +103,20 @@ describe('tips and the history', { retry: 1 }, () => {
     expect(rows[1]).toContain(`,${tess.address},${amount},${fee},${amount - fee},`);
     expect(rows[1]).toContain('Great show 🎉');
 
+    // Any range of days: the tip's day holds it, the day before holds nothing.
+    const day = rows[1].slice(0, 10);
+    const before = new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    const showDays = async (from: string, to: string) => {
+      await creator.page.getByTestId('history-from').fill(from);
+      await creator.page.getByTestId('history-to').fill(to);
+      await creator.page.getByRole('button', { name: 'Show' }).click();
+    };
+    await showDays(day, day);
+    await poll(() => creator.page.locator('dt', { hasText: `Earned ${day} to ${day}` }).count()).toBe(1);
+    expect(await number(creator.page, 'earned-in-range', 'data-plancks')).toBe(amount - fee);
+    await showDays(before, before);
+    await poll(() => number(creator.page, 'earned-in-range', 'data-plancks')).toBe(0n);
+
     for (const c of [tipper, other, creator]) expect(failing(c.errors)).toEqual([]);
   });
 });

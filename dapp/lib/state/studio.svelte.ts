@@ -23,7 +23,7 @@ export const RANGES = {
   month: { label: '30 days', ms: 30 * 86_400_000, bucket: 'day' },
   year: { label: '1 year', ms: 365 * 86_400_000, bucket: 'day' },
 } as const;
-export type Range = keyof typeof RANGES;
+export type Range = keyof typeof RANGES | 'custom';
 const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
 
 /** The stream's history over `range`, from the indexer. */
@@ -63,6 +63,8 @@ export class StreamStudio {
   figures = $state<Figures>({ viewers: 0, secondsWatched: 0n, earnings: 0n, pending: null, withdrawn: 0n });
   balance = $state<bigint | null>(null);
   range = $state<Range>('week');
+  /** The days of a custom range (UTC, inclusive), when `range` is 'custom'. */
+  custom = $state<{ fromMs: number; toMs: number } | null>(null);
   history = $state<StudioHistory | null>(null);
   historyError = $state<string | null>(null);
   /** The encoder key just issued (shown once; the server keeps only its hash). */
@@ -127,11 +129,14 @@ export class StreamStudio {
   async loadHistory(range: Range = this.range): Promise<void> {
     const creator = this.stream?.creator;
     if (!creator) return;
+    if (range === 'custom' && !this.custom) return;
     this.range = range;
-    const r = RANGES[range];
+    const custom = range === 'custom' ? this.custom! : null;
+    // A custom range up to a week long is drawn by the hour, a longer one by the day.
+    const r = custom ? { ms: custom.toMs - custom.fromMs, bucket: custom.toMs - custom.fromMs <= RANGES.week.ms ? ('hour' as const) : ('day' as const) } : RANGES[range as keyof typeof RANGES];
     const bucketMs = BUCKET_MS[r.bucket];
     try {
-      const earn = await history.earnings(creator, { span: r.ms }, r.bucket);
+      const earn = await history.earnings(creator, custom ?? { span: r.ms }, r.bucket);
       // The audience over the same range as the earnings (the server says where "now" is).
       const [aud, tips] = await Promise.all([history.audience(this.streamId, { fromMs: earn.fromMs, toMs: earn.toMs }, r.bucket), history.tips(this.streamId, 10)]);
       const { fromMs, toMs } = earn;
@@ -156,6 +161,18 @@ export class StreamStudio {
     } catch (e) {
       this.historyError = (e as Error).message;
     }
+  }
+
+  /** Shows the days `from` to `to` (yyyy-mm-dd, UTC, both included); a sentence if they make no range. */
+  async showDays(from: string, to: string): Promise<string | null> {
+    const fromMs = Date.parse(`${from}T00:00:00Z`);
+    const toMs = Date.parse(`${to}T00:00:00Z`) + 86_400_000;
+    if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) return 'Choose both days.';
+    if (fromMs >= toMs) return 'The first day must not be after the last.';
+    if (toMs - fromMs > 367 * 86_400_000) return 'A range may span at most 367 days.';
+    this.custom = { fromMs, toMs };
+    await this.loadHistory('custom');
+    return this.historyError;
   }
 
   /** The CSV of the creator's earnings over the current range (every stream of theirs). */
