@@ -1,8 +1,8 @@
 /**
  * Live chat per stream over WebSocket (`/api/chat/:streamId`), in the app's process. Anyone may read;
  * only a signed-in account (the wallet sign-in's session cookie) may post or react. Messages, bans,
- * moderators and each stream's settings are kept in the history's database (PGlite or PostgreSQL), so
- * they outlast a restart and a reconnect.
+ * moderators and each stream's settings are kept in the history's database (store.ts: PGlite or
+ * PostgreSQL), so they outlast a restart and a reconnect.
  *
  * Badges come from the chain, never from the client: `creator` (the registry's), `moderator` (named
  * by the creator), `paying` (the media server is serving the account's tab video on this stream now),
@@ -13,7 +13,7 @@
  * word filter; the creator alone names moderators and requires payment. Limits: a message of at most
  * 500 bytes, per account 1 message a second (burst 5), per IP 5 a second (burst 20), reactions 5 a
  * second, moderation 5 a second (burst 20); one frame of a connection at a time, in order; a
- * connection that answers no ping for 30 s is closed. A refused frame is answered `{type: 'refused', error, message}` and changes nothing.
+ * connection that answers no ping for 30 s is closed.
  * Reactions are counted per stream and sent once a second; tips arrive from the indexer once their
  * block is final (`tipped`).
  *
@@ -28,43 +28,12 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Sql } from '../history/db.ts';
+import { ChatStore, type ChatSettings } from './store.ts';
+
+export type { ChatSettings };
 import { TokenBuckets } from '../media/http.ts';
 import { ChatRefusal, filteredWord, parseFrame, REACTIONS, type ClientFrame, type Reaction } from './rules.ts';
 
-export const CHAT_SCHEMA = `
-CREATE TABLE IF NOT EXISTS chat_meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chat_messages (
-  id BIGSERIAL PRIMARY KEY,
-  stream_id BIGINT NOT NULL,
-  author TEXT NOT NULL,
-  body TEXT NOT NULL,
-  at_ms BIGINT NOT NULL,
-  deleted_by TEXT
-);
-CREATE INDEX IF NOT EXISTS chat_messages_stream ON chat_messages (stream_id, id);
-CREATE TABLE IF NOT EXISTS chat_bans (
-  stream_id BIGINT NOT NULL,
-  account TEXT NOT NULL,
-  until_ms BIGINT,
-  by_account TEXT NOT NULL,
-  at_ms BIGINT NOT NULL,
-  PRIMARY KEY (stream_id, account)
-);
-CREATE TABLE IF NOT EXISTS chat_moderators (
-  stream_id BIGINT NOT NULL,
-  account TEXT NOT NULL,
-  PRIMARY KEY (stream_id, account)
-);
-CREATE TABLE IF NOT EXISTS chat_settings (
-  stream_id BIGINT PRIMARY KEY,
-  slow_s INT NOT NULL DEFAULT 0,
-  require_payment BOOLEAN NOT NULL DEFAULT false,
-  words JSONB NOT NULL DEFAULT '[]'
-);
-`;
 
 /** What the chain says about an account on a stream. */
 export interface ChatRoles {
@@ -84,11 +53,6 @@ export interface ChatMessage {
   badges: Badge[];
 }
 
-export interface ChatSettings {
-  slowSeconds: number;
-  requirePayment: boolean;
-  words: string[];
-}
 
 interface Client {
   ws: WebSocket;
@@ -100,7 +64,6 @@ interface Client {
   alive: boolean;
 }
 
-const CHAT_TABLES = ['chat_messages', 'chat_bans', 'chat_moderators', 'chat_settings'];
 const CHANNEL = 'vilo_chat';
 /** What a hub publishes to the others. */
 interface Published {
@@ -111,7 +74,6 @@ interface Published {
 
 /** How many messages a newcomer gets. */
 const BACKLOG = 50;
-const HISTORY_WINDOW = 500;
 
 export class ChatHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4_096 });
@@ -126,9 +88,9 @@ export class ChatHub {
   private readonly remoteReactions = new Map<string, Map<string, number>>();
   private readonly instance = randomUUID();
   private unlisten: (() => Promise<void>) | null = null;
-  private readonly settingsCache = new Map<string, Promise<ChatSettings>>();
   private readonly ticker: ReturnType<typeof setInterval>;
-  private ready: Promise<void>;
+  private readonly store: ChatStore;
+  private readonly ready: Promise<void>;
 
   private readonly heartbeat: ReturnType<typeof setInterval>;
 
@@ -142,15 +104,8 @@ export class ChatHub {
     private readonly roles: ChatRoles,
     private readonly now = () => Date.now(),
   ) {
-    this.ready = (async () => {
-      await db.exec(CHAT_SCHEMA);
-      const [stored] = await db.query<{ value: string }>(`SELECT value FROM chat_meta WHERE key = 'scope'`);
-      if (stored?.value === scope) return;
-      await db.transaction(async (tx) => {
-        for (const t of CHAT_TABLES) await tx.query(`DELETE FROM ${t}`);
-        await tx.query(`INSERT INTO chat_meta (key, value) VALUES ('scope', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [scope]);
-      });
-    })().then(async () => {
+    this.store = new ChatStore(db, scope, now);
+    this.ready = this.store.ready.then(async () => {
       this.unlisten = await db.listen(CHANNEL, (payload) => this.fromOtherHub(payload));
     });
     this.ready.catch(() => {});
@@ -213,14 +168,15 @@ export class ChatHub {
     });
     try {
       await this.ready;
-      const [backlog, settings, badges, ban] = await Promise.all([
-        this.backlog(c.streamId),
-        this.settings(c.streamId),
+      const [stored, settings, badges, ban] = await Promise.all([
+        this.store.backlog(c.streamId, BACKLOG),
+        this.store.settings(c.streamId),
         c.account ? this.badges(c.streamId, c.account) : Promise.resolve([] as Badge[]),
-        c.account ? this.banOf(c.streamId, c.account) : Promise.resolve(null),
+        c.account ? this.store.banOf(c.streamId, c.account) : Promise.resolve(null),
       ]);
+      const backlog: ChatMessage[] = stored.map((m) => ({ ...m, badges: [] }));
       // The creator and moderators also get who moderates and who is banned, to undo either.
-      const staff = badges.includes('creator') || badges.includes('moderator') ? await this.staffLists(c.streamId) : null;
+      const staff = badges.includes('creator') || badges.includes('moderator') ? await this.store.staffLists(c.streamId) : null;
       this.send(c, { type: 'hello', account: c.account, badges, settings, messages: backlog, reactions: REACTIONS, banned: ban, staff });
     } catch (e) {
       this.send(c, { type: 'error', message: `the chat could not be read: ${(e as Error).message}` });
@@ -244,7 +200,7 @@ export class ChatHub {
     const sid = c.streamId;
     if (f.type === 'say') {
       if (!this.perIp.take(c.ip) || !this.perAccount.take(`${sid}:${me}`)) throw new ChatRefusal('RateLimited', 'too many messages: wait a moment');
-      const [settings, badges, ban] = await Promise.all([this.settings(sid), this.badges(sid, me), this.banOf(sid, me)]);
+      const [settings, badges, ban] = await Promise.all([this.store.settings(sid), this.badges(sid, me), this.store.banOf(sid, me)]);
       const staff = badges.includes('creator') || badges.includes('moderator');
       if (ban && !staff) {
         throw ban.untilMs === null
@@ -265,20 +221,20 @@ export class ChatHub {
       const atMs = this.now();
       if (this.lastPost.size > 50_000) this.lastPost.clear();
       this.lastPost.set(key, atMs);
-      let row: { id: string };
+      let id: number;
       try {
-        [row] = await this.db.query<{ id: string }>('INSERT INTO chat_messages (stream_id, author, body, at_ms) VALUES ($1, $2, $3, $4) RETURNING id', [sid.toString(), me, f.text, atMs]);
+        id = await this.store.addMessage(sid, me, f.text, atMs);
       } catch (e) {
         if (this.lastPost.get(key) === atMs) this.lastPost.set(key, last);
         throw e;
       }
-      const message: ChatMessage = { id: Number(row.id), author: me, text: f.text, atMs, badges };
+      const message: ChatMessage = { id, author: me, text: f.text, atMs, badges };
       this.broadcast(sid, { type: 'message', message });
       return;
     }
     if (f.type === 'react') {
       if (!this.reactionsPer.take(`${sid}:${me}`)) throw new ChatRefusal('RateLimited', 'too many reactions: wait a moment');
-      const ban = await this.banOf(sid, me);
+      const ban = await this.store.banOf(sid, me);
       if (ban) throw new ChatRefusal(ban.untilMs === null ? 'Banned' : 'TimedOut', 'a banned or timed-out account cannot react');
       const counts = this.reactions.get(sid.toString()) ?? new Map<Reaction, number>();
       counts.set(f.reaction, (counts.get(f.reaction) ?? 0) + 1);
@@ -291,13 +247,12 @@ export class ChatHub {
     const isCreator = creator === me;
     if (f.type === 'moderator' || f.type === 'requirePayment') {
       if (!isCreator) throw new ChatRefusal('NotCreator', 'only the stream’s creator may do that');
-    } else if (!isCreator && !(await this.isModerator(sid, me))) {
+    } else if (!isCreator && !(await this.store.isModerator(sid, me))) {
       throw new ChatRefusal('NotModerator', 'only the creator and the moderators they name may moderate');
     }
     switch (f.type) {
       case 'delete': {
-        const rows = await this.db.query('UPDATE chat_messages SET deleted_by = $1 WHERE id = $2 AND stream_id = $3 AND deleted_by IS NULL RETURNING id', [me, f.id, sid.toString()]);
-        if (!rows.length) throw new ChatRefusal('NoSuchMessage', `no message ${f.id} in this chat`);
+        if (!(await this.store.deleteMessage(sid, f.id, me))) throw new ChatRefusal('NoSuchMessage', `no message ${f.id} in this chat`);
         this.broadcast(sid, { type: 'deleted', id: f.id, by: me });
         return;
       }
@@ -305,94 +260,33 @@ export class ChatHub {
       case 'ban': {
         if (f.account === creator) throw new ChatRefusal('NotCreator', 'the creator cannot be banned from their own chat');
         const untilMs = f.type === 'timeout' ? this.now() + f.seconds * 1000 : null;
-        await this.db.query(
-          `INSERT INTO chat_bans (stream_id, account, until_ms, by_account, at_ms) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (stream_id, account) DO UPDATE SET until_ms = excluded.until_ms, by_account = excluded.by_account, at_ms = excluded.at_ms`,
-          [sid.toString(), f.account, untilMs, me, this.now()],
-        );
+        await this.store.ban(sid, f.account, untilMs, me);
         this.broadcast(sid, { type: 'banned', account: f.account, untilMs, by: me });
         return;
       }
       case 'unban':
-        await this.db.query('DELETE FROM chat_bans WHERE stream_id = $1 AND account = $2', [sid.toString(), f.account]);
+        await this.store.unban(sid, f.account);
         this.broadcast(sid, { type: 'unbanned', account: f.account, by: me });
         return;
       case 'moderator':
-        await this.db.query(
-          f.on ? 'INSERT INTO chat_moderators (stream_id, account) VALUES ($1, $2) ON CONFLICT DO NOTHING' : 'DELETE FROM chat_moderators WHERE stream_id = $1 AND account = $2',
-          [sid.toString(), f.account],
-        );
+        await this.store.setModerator(sid, f.account, f.on);
         this.broadcast(sid, { type: 'moderator', account: f.account, on: f.on });
         return;
       case 'slow':
       case 'words':
       case 'requirePayment': {
-        const column = f.type === 'slow' ? 'slow_s' : f.type === 'words' ? 'words' : 'require_payment';
-        const value = f.type === 'slow' ? f.seconds : f.type === 'words' ? JSON.stringify(f.words) : f.on;
-        await this.db.query(
-          `INSERT INTO chat_settings (stream_id, ${column}) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET ${column} = excluded.${column}`,
-          [sid.toString(), value],
-        );
-        this.settingsCache.delete(sid.toString());
-        this.broadcast(sid, { type: 'settings', settings: await this.settings(sid) });
+        const change = f.type === 'slow' ? { slowSeconds: f.seconds } : f.type === 'words' ? { words: f.words } : { requirePayment: f.on };
+        this.broadcast(sid, { type: 'settings', settings: await this.store.set(sid, change) });
         return;
       }
     }
-  }
-
-  private async staffLists(streamId: bigint): Promise<{ moderators: string[]; bans: { account: string; untilMs: number | null }[] }> {
-    const [mods, bans] = await Promise.all([
-      this.db.query<{ account: string }>('SELECT account FROM chat_moderators WHERE stream_id = $1 ORDER BY account', [streamId.toString()]),
-      this.db.query<{ account: string; until_ms: string | null }>('SELECT account, until_ms FROM chat_bans WHERE stream_id = $1 AND (until_ms IS NULL OR until_ms > $2) ORDER BY at_ms DESC LIMIT 100', [
-        streamId.toString(),
-        this.now(),
-      ]),
-    ]);
-    return { moderators: mods.map((m) => m.account), bans: bans.map((b) => ({ account: b.account, untilMs: b.until_ms === null ? null : Number(b.until_ms) })) };
-  }
-
-  private async backlog(streamId: bigint): Promise<ChatMessage[]> {
-    const rows = await this.db.query<{ id: string; author: string; body: string; at_ms: string }>(
-      `SELECT id, author, body, at_ms FROM chat_messages WHERE stream_id = $1 AND deleted_by IS NULL ORDER BY id DESC LIMIT $2`,
-      [streamId.toString(), Math.min(BACKLOG, HISTORY_WINDOW)],
-    );
-    return rows.reverse().map((r) => ({ id: Number(r.id), author: r.author, text: r.body, atMs: Number(r.at_ms), badges: [] }));
-  }
-
-  private settings(streamId: bigint): Promise<ChatSettings> {
-    const key = streamId.toString();
-    let s = this.settingsCache.get(key);
-    if (!s) {
-      s = this.db
-        .query<{ slow_s: number; require_payment: boolean; words: string[] | string }>('SELECT slow_s, require_payment, words FROM chat_settings WHERE stream_id = $1', [key])
-        .then(([r]) => ({
-          slowSeconds: r ? Number(r.slow_s) : 0,
-          requirePayment: r ? Boolean(r.require_payment) : false,
-          words: r ? (typeof r.words === 'string' ? (JSON.parse(r.words) as string[]) : r.words) : [],
-        }));
-      s.catch(() => this.settingsCache.delete(key));
-      if (this.settingsCache.size > 10_000) this.settingsCache.clear();
-      this.settingsCache.set(key, s);
-    }
-    return s;
-  }
-
-  private async banOf(streamId: bigint, account: string): Promise<{ untilMs: number | null } | null> {
-    const [r] = await this.db.query<{ until_ms: string | null }>('SELECT until_ms FROM chat_bans WHERE stream_id = $1 AND account = $2', [streamId.toString(), account]);
-    if (!r) return null;
-    const untilMs = r.until_ms === null ? null : Number(r.until_ms);
-    return untilMs !== null && untilMs <= this.now() ? null : { untilMs };
-  }
-
-  private async isModerator(streamId: bigint, account: string): Promise<boolean> {
-    return (await this.db.query('SELECT 1 FROM chat_moderators WHERE stream_id = $1 AND account = $2', [streamId.toString(), account])).length > 0;
   }
 
   /** The account's badges on the stream, from the chain and the media server (a read that fails gives no badge). */
   private async badges(streamId: bigint, account: string): Promise<Badge[]> {
     const [creator, mod, paying, sub] = await Promise.all([
       this.roles.creatorOf(streamId).catch(() => null),
-      this.isModerator(streamId, account),
+      this.store.isModerator(streamId, account),
       this.roles.paying(streamId, account).catch(() => false),
       this.roles.subscribed(streamId, account).catch(() => false),
     ]);
@@ -443,7 +337,7 @@ export class ChatHub {
       this.remoteReactions.set(p.streamId, m);
       return;
     }
-    if (p.frame.type === 'settings') this.settingsCache.delete(p.streamId);
+    if (p.frame.type === 'settings') this.store.forget(BigInt(p.streamId));
     this.deliver(BigInt(p.streamId), p.frame);
   }
 
