@@ -200,6 +200,21 @@ describe('the history API', () => {
     expect([r.fromMs, r.toMs]).toEqual([T0 + DAY + 1, T0 + 2 * DAY + 1]);
   });
 
+  it('lists subscriptions bought by a viewer and sold by a creator', async () => {
+    const asViewer = (await (await get(`/api/history/accounts/${BOB}/subscriptions`)).json()) as { items: { kind: string; detail: { tier: number } }[] };
+    expect(asViewer.items.map((i) => [i.kind, i.detail.tier])).toEqual([['subscription', 0]]);
+    const asCreator = (await (await get(`/api/history/accounts/${ALICE}/subscriptions?as=creator`)).json()) as { items: { account: string }[] };
+    expect(asCreator.items.map((i) => i.account)).toEqual([BOB]);
+    expect((await (await get(`/api/history/accounts/${ALICE}/subscriptions`)).json()) as { items: unknown[] }).toMatchObject({ items: [] });
+    const r = await get(`/api/history/accounts/${ALICE}/subscriptions?as=admin`);
+    expect([r.status, ((await r.json()) as { error: string }).error]).toEqual([400, 'BadParameter']);
+  });
+
+  it("serves a stream's audience per hour", async () => {
+    const r = (await (await get(`/api/history/streams/1/audience?from=${T0}&to=${T0 + DAY}&bucket=hour`)).json()) as { buckets: unknown[] };
+    expect(r.buckets).toEqual([{ startMs: T0 + 3_600_000, seconds: '120', viewers: 1 }]);
+  });
+
   it('serves the CSV as a download', async () => {
     const r = await get(`/api/history/creators/${ALICE}/earnings.csv`);
     expect(r.status).toBe(200);
