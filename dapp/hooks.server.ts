@@ -52,10 +52,8 @@ export const init: ServerInit = async () => {
     process.exit(2);
   }
   media = server;
-  let hub: Awaited<ChatServer['hub']> | undefined;
-  history = bootHistory(env, console.log, { tipped: (t) => hub?.tipped(t) });
+  history = bootHistory(env, console.log, { tipped: (t) => chat?.tipped(t) });
   chat = bootChat({ history, media: server, account: accountOf, scope: deploymentScope() });
-  void chat.hub.then((h) => (hub = h), () => {});
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

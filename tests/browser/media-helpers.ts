@@ -37,7 +37,12 @@ export const publisherPage = (browser: Browser, app: App, streamId: bigint, key:
  */
 export async function viewerWithTab(env: Env, app: App, label: string, deposit: bigint, ratePerSecond: bigint) {
   const viewer = (await freshViewer(env, label)).pair;
-  const { relay } = (await (await fetch(`${app.url}/api/tabs/relay`)).json()) as { relay: string };
+  // The server answers before its chain connection is up; until then it names no relay (null).
+  let relay: string | null = null;
+  for (const deadline = Date.now() + 30_000; !relay; await new Promise((r) => setTimeout(r, 200))) {
+    relay = ((await (await fetch(`${app.url}/api/tabs/relay`)).json()) as { relay: string | null }).relay;
+    if (!relay && Date.now() > deadline) throw new Error(`${app.url} named no relay within 30 s (its chain connection is not up)`);
+  }
   const genesisHash = env.api.genesisHash.toHex() as Hex;
   const tab = await openTab({ ticks: env.ticks, payments: env.payments, genesisHash }, viewer, relay, deposit);
   return {

@@ -18,7 +18,10 @@ import { ChatHub } from './hub.ts';
 export interface ChatServer {
   /** Attaches the upgrade listener to the server behind `req`, once. */
   attach(req: IncomingMessage | undefined): void;
-  hub: Promise<ChatHub>;
+  /** The hub, made at the first chat connection (its database may take seconds to open). */
+  hub(): Promise<ChatHub>;
+  /** A tip in a final block, for the stream's chat (nothing if no chat has connected yet). */
+  tipped: ChatHub['tipped'];
   close(): Promise<void>;
 }
 
@@ -34,15 +37,23 @@ export function bootChat(o: {
   log?: (l: string) => void;
 }): ChatServer {
   const log = o.log ?? console.log;
-  const hub = (async () => {
-    const db = (await o.history.database) ?? (await openDatabase('memory://'));
-    return new ChatHub(db, o.scope, {
-      creatorOf: async (id) => (await o.media.chain.stream(id))?.creator ?? null,
-      paying: (id, account) => o.media.paying(id, account),
-      subscribed: (id, account) => o.media.chain.hasSubscription(account, id),
-    });
-  })();
-  hub.catch((e: Error) => log(`[chat] cannot start: ${e.message}`));
+  // Made when the first chat connects, not at start-up: with the history off the chat's database is
+  // an in-memory PGlite, whose start (seconds of Wasm on a small machine) would delay everything else.
+  let made: Promise<ChatHub> | null = null;
+  let current: ChatHub | null = null;
+  const hub = () =>
+    (made ??= (async () => {
+      const db = (await o.history.database) ?? (await openDatabase('memory://'));
+      return (current = new ChatHub(db, o.scope, {
+        creatorOf: async (id) => (await o.media.chain.stream(id))?.creator ?? null,
+        paying: (id, account) => o.media.paying(id, account),
+        subscribed: (id, account) => o.media.chain.hasSubscription(account, id),
+      }));
+    })().catch((e: Error) => {
+      log(`[chat] cannot start: ${e.message}`);
+      made = null; // the next connection tries again
+      throw e;
+    }));
   let attached: Server | null = null;
 
   const refuse = (socket: Duplex, status: string) => {
@@ -60,7 +71,7 @@ export function bootChat(o: {
       // Origin that is not a URL ("null" from a sandboxed frame) is refused too.
       const origin = req.headers.origin;
       if (origin !== undefined && URL.parse(origin)?.host !== req.headers.host) return refuse(socket, '403 Forbidden');
-      hub.then(
+      hub().then(
         (h) => h.upgrade(req, socket, head, BigInt(m[1]), o.account(req.headers.cookie), req.socket.remoteAddress ?? 'unknown'),
         () => refuse(socket, '503 Service Unavailable'),
       );
@@ -72,6 +83,7 @@ export function bootChat(o: {
 
   return {
     hub,
+    tipped: (t) => current?.tipped(t),
     attach(req) {
       const server = (req?.socket as { server?: Server } | undefined)?.server;
       if (attached || !server) return;
@@ -80,7 +92,7 @@ export function bootChat(o: {
     },
     async close() {
       attached?.off('upgrade', onUpgrade);
-      await (await hub.catch(() => null))?.close();
+      await (await made?.catch(() => null))?.close();
     },
   };
 }
