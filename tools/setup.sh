@@ -8,7 +8,8 @@ cd "$VILO_ROOT"
 # chromium: the browser tests (playwright-core drives Debian's build; no browser download here).
 # ffmpeg: the OBS-like publisher in the media tests and benchmarks (H.264 test pattern over RTP).
 # postgresql: the history's tests run its indexer on a real PostgreSQL server too (tests/postgres.ts).
-APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg nginx-light libnginx-mod-rtmp postgresql)
+# redis-server: several LiveKit nodes coordinate through Redis (the two-node test starts its own).
+APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22 g++ pkg-config chromium ffmpeg nginx-light libnginx-mod-rtmp postgresql redis-server)
 # The contract builder (tools/contract-build: cargo-contract 5.0.3's build command alone), cached under
 # a hash of its sources so that a change to them builds it anew.
 BUILDER_SRC=tools/contract-build
@@ -78,6 +79,23 @@ contracts() {
   require "$(contract_builder_bin)" "the 'contract builder' step builds it"
   PATH="$VILO_ROOT/node_modules/.bin:$PATH" tsx scripts/build-contracts.ts
 }
+# The media plane (docs/media.md): LiveKit's server, built from the Go module proxy at a pinned version
+# (no release binaries can be downloaded here). The binary is kept under the version's name, so a new
+# pin builds anew and an old one is never reused; Go's module cache keeps a rebuild to the compile.
+LIVEKIT_VERSION=v1.13.5
+LIVEKIT_ROOT="$VILO_CACHE/livekit-$LIVEKIT_VERSION"   # bin/livekit-server (scripts/media/livekit.ts)
+livekit_server() {
+  local bin="$LIVEKIT_ROOT/bin/livekit-server"
+  if [ -x "$bin" ]; then echo "[setup]   livekit-server $("$bin" --version 2>/dev/null | awk '{print $NF}') present"; return; fi
+  local go; go=$(command -v go || echo /usr/local/go/bin/go)
+  require "$go" "Go 1.26 comes with the machine image (LiveKit's server is built from the Go module proxy)"
+  echo "[setup]   building livekit-server $LIVEKIT_VERSION from the Go module proxy (about 4 min on 2 cores)"
+  mkdir -p "$LIVEKIT_ROOT/bin.tmp"
+  GOBIN="$LIVEKIT_ROOT/bin.tmp" GOFLAGS=-buildvcs=false "$go" install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION"
+  mv "$LIVEKIT_ROOT/bin.tmp/server" "$LIVEKIT_ROOT/bin.tmp/livekit-server"
+  rm -rf "$LIVEKIT_ROOT/bin"; mv "$LIVEKIT_ROOT/bin.tmp" "$LIVEKIT_ROOT/bin"
+}
+
 # SvelteKit's generated types (.svelte-kit/), which tsconfig.json extends.
 kit_sync() { PATH="$VILO_ROOT/node_modules/.bin:$PATH" svelte-kit sync; }
 
@@ -86,4 +104,5 @@ step "system packages" system_packages
 step "node packages (npm ci)" node_packages
 step "contract builder (cargo-contract 5.0.3's build)" contract_builder
 step "contracts (release build when sources changed)" contracts
+step "LiveKit server (the media plane)" livekit_server
 step "svelte-kit sync" kit_sync
