@@ -35,6 +35,8 @@ export async function encoderPublisher(o: {
   baseUrl: string;
   streamId: bigint;
   streamKey: string;
+  /** The WHIP endpoint, when not the app's `/whip/<stream id>` (LiveKit's `/whip/v1`). */
+  whipUrl?: string;
   codec?: 'h264' | 'vp8';
   size?: string;
   bitrate?: string;
@@ -46,7 +48,7 @@ export async function encoderPublisher(o: {
   const track = new MediaStreamTrack({ kind: 'video' });
   pc.addTransceiver(track, { direction: 'sendonly' });
   await pc.setLocalDescription(await pc.createOffer());
-  const res = await fetch(`${o.baseUrl}/whip/${o.streamId}`, {
+  const res = await fetch(o.whipUrl ?? `${o.baseUrl}/whip/${o.streamId}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${o.streamKey}` },
     body: pc.localDescription!.sdp,
@@ -90,7 +92,8 @@ export async function encoderPublisher(o: {
     stop: async () => {
       ffmpeg.kill('SIGKILL');
       sock.close();
-      await fetch(location, { method: 'DELETE' }).catch(() => {});
+      // LiveKit's WHIP asks for the token again to end the session; the app's endpoint needs none.
+      await fetch(location, { method: 'DELETE', headers: o.whipUrl ? { Authorization: `Bearer ${o.streamKey}` } : {} }).catch(() => {});
       await pc.close();
     },
   };
@@ -110,8 +113,10 @@ export async function rtpViewer(
     baseUrl: string;
     streamId: bigint;
     onRtp?: (rtp: RtpPacket) => void;
-    /** The payment headers (tabWhepHeaders). */
+    /** The payment headers (tabWhepHeaders), or LiveKit's `Authorization: Bearer <token>`. */
     headers: Record<string, string>;
+    /** The endpoint, when not the app's `/whep/<stream id>` (LiveKit's WHIP, with a receive-only offer). */
+    url?: string;
   },
 ): Promise<RtpViewer> {
   const pc = new RTCPeerConnection({ codecs: { video: [VP8(), H264()] } });
@@ -128,7 +133,7 @@ export async function rtpViewer(
     }),
   );
   await pc.setLocalDescription(await pc.createOffer());
-  const res = await fetch(`${o.baseUrl}/whep/${o.streamId}`, {
+  const res = await fetch(o.url ?? `${o.baseUrl}/whep/${o.streamId}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/sdp', ...o.headers },
     body: pc.localDescription!.sdp,
@@ -145,7 +150,7 @@ export async function rtpViewer(
     status: res.status,
     received: () => ({ packets, bytes, lastAt }),
     stop: async () => {
-      await fetch(location, { method: 'DELETE' }).catch(() => {});
+      await fetch(location, { method: 'DELETE', headers: o.url && o.headers.Authorization ? { Authorization: o.headers.Authorization } : {} }).catch(() => {});
       await pc.close();
     },
   };

@@ -24,6 +24,7 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { contractChain, type TabChain, type TabSettler } from './chain.ts';
+import { LiveKitPlane } from './livekit/plane.ts';
 import { createMediaServer, type MediaServer } from './server.ts';
 import { TAB_MIN_OWED, TAB_QUIET_MS } from './tab-relay.ts';
 import { startRtmp, type RtmpIngest } from './rtmp.ts';
@@ -173,6 +174,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     },
     hlsDir: env.VILO_RTMP_PORT ? (id) => rtmp?.streamDir(id) ?? '' : undefined,
     thumbnails,
+    livekit: liveKitFrom(env),
     log,
   });
   let rtmp: RtmpIngest | undefined;
@@ -194,6 +196,19 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
       store.close();
       await api?.disconnect().catch(() => {});
     },
+  };
+}
+
+/**
+ * The LiveKit plane, when `LIVEKIT_URL` names a server (with `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`;
+ * `VILO_LIVEKIT_PUBLIC_URL`: the address browsers reach it at, when not the same).
+ */
+function liveKitFrom(env: NodeJS.ProcessEnv): { plane: LiveKitPlane; publicUrl?: string } | undefined {
+  if (!env.LIVEKIT_URL) return undefined;
+  if (!env.LIVEKIT_API_KEY || !env.LIVEKIT_API_SECRET) throw new Error('LIVEKIT_URL is set without LIVEKIT_API_KEY and LIVEKIT_API_SECRET');
+  return {
+    plane: new LiveKitPlane({ url: env.LIVEKIT_URL, apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET }),
+    publicUrl: env.VILO_LIVEKIT_PUBLIC_URL || undefined,
   };
 }
 

@@ -32,8 +32,9 @@ import { TabStore } from './tab-store.ts';
 import { HlsAudience } from './audience.ts';
 import { HttpError, TokenBuckets, errorResponse, json, readBody } from './http.ts';
 import { Metrics } from './metrics.ts';
-import { Sfu, SdpError, broadcastState, type Broadcast, type SfuOptions, type Viewer } from './sfu.ts';
+import { Sfu, SdpError, broadcastState, checkSdp, SILENT_MS, type Broadcast, type SfuOptions, type Viewer } from './sfu.ts';
 import type { Store } from './store.ts';
+import { LiveKitGate, LiveKitRefusal, LiveRooms, roomOf, viewerIdentity, type LiveKitPlane } from './livekit/plane.ts';
 import type { Thumbnail, Thumbnails } from './thumbnails.ts';
 
 export interface MediaServerDeps {
@@ -57,6 +58,13 @@ export interface MediaServerDeps {
   thumbnails?: Thumbnails;
   /** Where RTMP ingest writes a stream's HLS files (absent: RTMP/HLS off). */
   hlsDir?: (streamId: bigint) => string;
+  /**
+   * The media plane on LiveKit (livekit/plane.ts). Set: WHIP offers go to LiveKit with a token this
+   * server mints after the stream-key check, viewers get a LiveKit token from POST
+   * /api/streams/:id/watch after the payment checks, and the gate revokes and grants their
+   * subscriptions; the werift SFU serves nothing. Absent: the werift SFU (below) is the plane.
+   */
+  livekit?: { plane: LiveKitPlane; publicUrl?: string };
   log?: (line: string) => void;
 }
 
@@ -128,6 +136,30 @@ export function createMediaServer(deps: MediaServerDeps) {
   };
   const gateTimer = setInterval(decideAll, deps.gateIntervalMs ?? 250);
 
+  // The LiveKit plane: its rooms' publishers say what is live; its gate keeps each watch's subscribe
+  // permission equal to the tab gate's decision.
+  const lk = deps.livekit;
+  const lkLog = (what: string) => (e: Error) => deps.log?.(`[livekit] ${what} failed: ${e.message}`);
+  const lkRooms = lk && new LiveRooms(lk.plane, { onError: lkLog('listing rooms') });
+  const lkGate =
+    lk &&
+    new LiveKitGate(
+      lk.plane,
+      (tabId, watch) => {
+        const d = tabGate.decideNow(tabId, watch);
+        if (!d.open) metrics.deny(d.reason);
+        return d;
+      },
+      { intervalMs: deps.gateIntervalMs ?? 250, onError: lkLog('a permission update') },
+    );
+  lkRooms?.start();
+  lkGate?.start();
+  /** WHIP resources on LiveKit: our resource id → LiveKit's resource URL and the token that opened it. */
+  const lkPublishers = new Map<string, { streamId: bigint; location: string; token: string }>();
+  /** A stream's broadcast state on the plane in use. */
+  const planeBroadcast = (id: bigint, now: number): Broadcast =>
+    lkRooms ? broadcastState(true, lkRooms.lastLive(id), now, SILENT_MS) : sfu.broadcast(id, now);
+
   function streamIdOf(s: string): bigint {
     if (!/^[0-9]{1,20}$/.test(s) || BigInt(s) >= 1n << 64n) throw new HttpError(404, 'StreamNotFound', `"${s}" is not a stream id`);
     return BigInt(s);
@@ -187,6 +219,20 @@ export function createMediaServer(deps: MediaServerDeps) {
   async function whip(req: Request, streamId: bigint): Promise<Response> {
     await checkPublisher(streamId, req.headers.get('authorization'));
     const offer = await sdpBody(req);
+    if (lk) {
+      checkSdp(offer, MAX_SDP_BYTES);
+      const token = await lk.plane.publisherToken(streamId);
+      const { answer, location } = await lk.plane.whip(offer, token).catch((e: Error) => {
+        if (e instanceof LiveKitRefusal && e.status === 400) throw new HttpError(400, 'MalformedSdp', e.message);
+        throw new HttpError(502, 'MediaPlaneUnavailable', `the media plane did not take the offer: ${e.message}`);
+      });
+      const resource = randomBytes(12).toString('base64url');
+      lkPublishers.set(resource, { streamId, location, token });
+      if (lkPublishers.size > 10_000) lkPublishers.delete(lkPublishers.keys().next().value!);
+      void lkRooms!.poll();
+      deps.log?.(`[whip] stream ${streamId}: publisher connected to LiveKit room ${roomOf(streamId)}`);
+      return new Response(answer, { status: 201, headers: { 'Content-Type': 'application/sdp', Location: `/whip/${streamId}/${resource}` } });
+    }
     const { publisher, answer } = await sfu.publish(streamId, offer);
     deps.log?.(`[whip] stream ${streamId}: publisher ${publisher.id} connected (${Object.values(publisher.codecs).map((c) => c?.mimeType).join(', ')})`);
     return new Response(answer, {
@@ -231,7 +277,27 @@ export function createMediaServer(deps: MediaServerDeps) {
     return { viewer: `tab:${tabId}`, sessionId: BigInt(watch), value };
   }
 
+  /**
+   * POST /api/streams/:id/watch — the LiveKit plane's WHEP: the same payment headers and checks as a
+   * WHEP offer; the answer is a LiveKit token for this one watch (room, identity, short life), and
+   * the gate follows the watch from now on.
+   */
+  async function watchToken(req: Request, streamId: bigint): Promise<Response> {
+    if (!lk) throw new HttpError(404, 'NotOnLiveKit', 'this server plays over WHEP (POST /whep/:streamId): it has no LiveKit plane');
+    const { viewer, sessionId } = await admit(req, streamId, async () => {
+      if (!(await lkRooms!.isLive(streamId))) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
+    });
+    const tabId = BigInt(viewer.slice(4));
+    const watch = Number(sessionId);
+    const token = await lk.plane.viewerToken(streamId, tabId, watch);
+    lkGate!.follow(streamId, tabId, watch);
+    deps.log?.(`[watch] stream ${streamId}: ${viewer} (watch ${watch}) admitted to LiveKit`);
+    const tracks = await lk.plane.publisherTracks(streamId);
+    return json(201, { url: lk.publicUrl ?? lk.plane.config.url, token, room: roomOf(streamId), identity: viewerIdentity(tabId, watch), publisher: 'publisher', tracks });
+  }
+
   async function whep(req: Request, streamId: bigint): Promise<Response> {
+    if (lk) throw new HttpError(404, 'OnLiveKit', 'this server plays through LiveKit: POST /api/streams/:streamId/watch for a token');
     const { viewer, sessionId, value: offer } = await admit(req, streamId, async () => {
       if (!sfu.publisher(streamId)) throw new HttpError(404, 'NotLive', `stream ${streamId} is not broadcasting now`);
       return sdpBody(req);
@@ -294,6 +360,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     const watches = await tabRelay.accept(signed);
     // Reopen this tab's media at once instead of at the next gate round.
     for (const c of sfu.viewers()) if (c.viewer === `tab:${signed.tabId}` && !c.open) decide(c);
+    void lkGate?.round();
     return json(202, { watches: toWireWatches(watches) });
   }
 
@@ -346,12 +413,20 @@ export function createMediaServer(deps: MediaServerDeps) {
       });
     }
     if (!media && !api && !hls && !thumbs) return null;
-    if (api && p[1] === 'streams' && !(p.length === 4 && (p[3] === 'key' || p[3] === 'media' || p[3] === 'earnings'))) return null;
+    if (api && p[1] === 'streams' && !(p.length === 4 && (p[3] === 'key' || p[3] === 'media' || p[3] === 'earnings' || p[3] === 'watch'))) return null;
     if (!limits.take(ip)) throw new HttpError(429, 'TooManyRequests', 'too many requests from this address: slow down');
     if (media && p.length === 2 && m === 'POST') return p[0] === 'whip' ? whip(req, streamIdOf(p[1])) : whep(req, streamIdOf(p[1]));
     if (media && p.length === 3 && m === 'DELETE') {
       const id = streamIdOf(p[1]);
-      if (p[0] === 'whip') {
+      if (p[0] === 'whip' && lk) {
+        const pub = lkPublishers.get(p[2]);
+        if (!pub || pub.streamId !== id) throw new HttpError(404, 'NoSuchResource', 'no such publishing session');
+        lkPublishers.delete(p[2]);
+        await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
+        await lk.plane.remove(id, 'publisher').catch(() => false);
+        void lkRooms!.poll();
+        deps.log?.(`[whip] stream ${id}: publisher left LiveKit`);
+      } else if (p[0] === 'whip') {
         if (!(await sfu.unpublish(id, p[2]))) throw new HttpError(404, 'NoSuchResource', 'no such publishing session');
         deps.log?.(`[whip] stream ${id}: publisher ${p[2]} left`);
       } else {
@@ -370,6 +445,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       return new Response(picture, { headers: { 'Content-Type': 'image/jpeg', 'Cache-Control': 'public, max-age=31536000, immutable' } });
     }
     if (api && p[1] === 'tab-vouchers' && p.length === 2 && m === 'POST') return postTabVoucher(req);
+    if (api && p[3] === 'watch' && m === 'POST') return watchToken(req, streamIdOf(p[2]));
     if (api && p[1] === 'tabs' && p[2] === 'relay' && p.length === 3 && m === 'GET') return json(200, { relay: deps.settler?.relayAddress ?? null });
     if (api && p[3] === 'key' && m === 'POST') return newKey(req, streamIdOf(p[2]));
     if (api && p[3] === 'key' && m === 'GET') {
@@ -386,14 +462,15 @@ export function createMediaServer(deps: MediaServerDeps) {
       const id = streamIdOf(p[2]);
       const now = Date.now();
       const hls = hlsState(id, now);
-      const state = broadcastOf(sfu.broadcast(id, now), hls);
+      const state = broadcastOf(planeBroadcast(id, now), hls);
       // A watch page asks this every 2 s: its viewer may start a watch at any moment, so the relay
       // has the stream and its rate read before the watch's first voucher comes (on air only).
       if (state === 'live') tabRelay.expectWatches(id);
       return json(200, {
         state,
-        live: sfu.broadcast(id, now) === 'live',
-        viewers: sfu.viewers(id).length + hlsAudience.count(id),
+        live: planeBroadcast(id, now) === 'live',
+        plane: lk ? 'livekit' : 'werift',
+        viewers: (lkRooms ? lkRooms.viewerCount(id) : sfu.viewers(id).length) + hlsAudience.count(id),
         hls: hls === 'live',
         thumbnail: deps.thumbnails?.latest(id) ?? null,
       });
@@ -406,8 +483,8 @@ export function createMediaServer(deps: MediaServerDeps) {
       for (const raw of ids) {
         const id = streamIdOf(raw);
         streams[id.toString()] = {
-          state: broadcastOf(sfu.broadcast(id, now), hlsState(id, now)),
-          viewers: sfu.viewers(id).length + hlsAudience.count(id),
+          state: broadcastOf(planeBroadcast(id, now), hlsState(id, now)),
+          viewers: (lkRooms ? lkRooms.viewerCount(id) : sfu.viewers(id).length) + hlsAudience.count(id),
           thumbnail: deps.thumbnails?.latest(id) ?? null,
         };
       }
@@ -427,9 +504,10 @@ export function createMediaServer(deps: MediaServerDeps) {
     chain: deps.chain,
     /** Whether the SFU is sending `account`'s tab the video of `streamId` now (the gate lets it flow). */
     async paying(streamId: bigint, account: string): Promise<boolean> {
-      for (const v of sfu.viewers(streamId)) {
-        if (!v.open || !v.viewer.startsWith('tab:')) continue;
-        const tabId = v.viewer.slice(4);
+      const open = lkGate
+        ? lkGate.granted(streamId).map((w) => w.tabId.toString())
+        : sfu.viewers(streamId).filter((v) => v.open && v.viewer.startsWith('tab:')).map((v) => v.viewer.slice(4));
+      for (const tabId of open) {
         let viewer = tabViewers.get(tabId);
         if (!viewer) {
           viewer = (await deps.chain.tab(BigInt(tabId)))?.viewer;
@@ -463,6 +541,8 @@ export function createMediaServer(deps: MediaServerDeps) {
     },
     async close(): Promise<void> {
       clearInterval(gateTimer);
+      lkGate?.stop();
+      lkRooms?.stop();
       await tabRelay.stop();
       await sfu.close();
     },

@@ -1,0 +1,277 @@
+/**
+ * The media plane on LiveKit (docs/media.md, "LiveKit"): the Node server is its control plane.
+ *
+ * - One LiveKit room per stream (`stream-<id>`). The publisher joins it over LiveKit's WHIP endpoint
+ *   with a token this server mints after checking the stream key (OBS keeps its key; LiveKit never
+ *   sees it); viewers join with a token minted after the payment checks.
+ * - A viewer's token is short-lived (`viewerTtlS`, default 15 s, and LiveKit allows a minute of clock
+ *   skew past it: it only admits the join), names one room and one identity (`tab:<tab id>:<watch>`)
+ *   and may subscribe but not publish, publish data or change its own metadata. A second join with the same identity replaces the first (LiveKit's rule),
+ *   so a replayed token takes the payer's place; it never adds a free viewer.
+ * - The gate stays continuous: `LiveKitGate` asks the tab gate every `intervalMs` and, when a watch
+ *   stops being covered, removes the participant from the room (LiveKit stops its media at once and
+ *   closes its connection); after a top-up the viewer's next voucher gets a new token. (A viewer on
+ *   LiveKit's WHIP has no signalling channel, so a revoked subscription could not be renegotiated
+ *   back; removal is the revocation every client understands.)
+ */
+import { AccessToken, RoomServiceClient, TwirpError } from 'livekit-server-sdk';
+
+export interface LiveKitConfig {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+/** A refusal of LiveKit's, passed on: its status and its words. */
+export class LiveKitRefusal extends Error {
+  override name = 'LiveKitRefusal';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const roomOf = (streamId: bigint) => `stream-${streamId}`;
+export const viewerIdentity = (tabId: bigint, watch: number) => `tab:${tabId}:${watch}`;
+export const PUBLISHER_IDENTITY = 'publisher';
+
+export class LiveKitPlane {
+  readonly rooms: RoomServiceClient;
+  private readonly viewerTtlS: number;
+
+  constructor(
+    readonly config: LiveKitConfig,
+    o: { viewerTtlS?: number } = {},
+  ) {
+    this.rooms = new RoomServiceClient(config.url, config.apiKey, config.apiSecret);
+    this.viewerTtlS = o.viewerTtlS ?? 15;
+  }
+
+  /** The publisher's token: publish into the stream's room only; it subscribes to nothing. */
+  publisherToken(streamId: bigint): Promise<string> {
+    const t = new AccessToken(this.config.apiKey, this.config.apiSecret, { identity: PUBLISHER_IDENTITY, ttl: 60 });
+    t.addGrant({ room: roomOf(streamId), roomJoin: true, canPublish: true, canSubscribe: false, canPublishData: false, canUpdateOwnMetadata: false });
+    return t.toJwt();
+  }
+
+  /** A viewer's token for one watch of one tab: join this stream's room and subscribe; nothing else. */
+  viewerToken(streamId: bigint, tabId: bigint, watch: number, ttlS = this.viewerTtlS): Promise<string> {
+    const t = new AccessToken(this.config.apiKey, this.config.apiSecret, { identity: viewerIdentity(tabId, watch), ttl: ttlS });
+    t.addGrant({ room: roomOf(streamId), roomJoin: true, canPublish: false, canSubscribe: true, canPublishData: false, canUpdateOwnMetadata: false, hidden: true });
+    return t.toJwt();
+  }
+
+  /**
+   * Sends a WHIP offer to LiveKit with `token` (the publisher's, or a viewer's for a receive-only
+   * offer) and returns LiveKit's answer and resource URL.
+   */
+  async whip(offer: string, token: string): Promise<{ answer: string; location: string }> {
+    const res = await fetch(new URL('/whip/v1', this.config.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
+      body: offer,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new LiveKitRefusal(res.status, `LiveKit refused the offer: ${res.status} ${text.trim()}`);
+    return { answer: text, location: new URL(res.headers.get('Location') ?? '', this.config.url).toString() };
+  }
+
+  private readonly tracks = new Map<string, { at: number; names: Promise<string[]> }>();
+
+  /**
+   * The names of the tracks the stream's publisher sends (read at most every 2 s): a WHIP viewer's
+   * one-shot offer names what it subscribes to (`X-LiveKit-ClientInfo`); LiveKit's SDK needs none.
+   */
+  publisherTracks(streamId: bigint): Promise<string[]> {
+    const room = roomOf(streamId);
+    const hit = this.tracks.get(room);
+    if (hit && Date.now() - hit.at < 2_000) return hit.names;
+    const names = this.rooms
+      .listParticipants(room)
+      .then((ps) => ps.find((p) => p.identity === PUBLISHER_IDENTITY)?.tracks.map((t) => t.name) ?? [])
+      .catch(() => [] as string[]);
+    this.tracks.set(room, { at: Date.now(), names });
+    if (this.tracks.size > 10_000) this.tracks.clear();
+    return names;
+  }
+
+  /** Grants or revokes a participant's subscriptions. Resolves false when it is not in the room (yet). */
+  async setSubscribe(streamId: bigint, identity: string, canSubscribe: boolean): Promise<boolean> {
+    try {
+      await this.rooms.updateParticipant(roomOf(streamId), identity, { permission: { canSubscribe, canPublish: false, canPublishData: false, hidden: true } });
+      return true;
+    } catch (e) {
+      if (e instanceof TwirpError && (e.status === 404 || e.code === 'not_found')) return false;
+      throw e;
+    }
+  }
+
+  /** Removes a participant (a watch that ended); false when it was not there. */
+  async remove(streamId: bigint, identity: string): Promise<boolean> {
+    try {
+      await this.rooms.removeParticipant(roomOf(streamId), identity);
+      return true;
+    } catch (e) {
+      if (e instanceof TwirpError && (e.status === 404 || e.code === 'not_found')) return false;
+      throw e;
+    }
+  }
+}
+
+/** The payment gate's answer for a watch now (TabGate.decideNow). */
+export type Decide = (tabId: bigint, watch: number) => { open: boolean; reason?: string };
+
+interface Granted {
+  streamId: bigint;
+  tabId: bigint;
+  watch: number;
+  /** What LiveKit was last told (undefined: nothing yet, or the participant had not joined). */
+  told?: boolean;
+  /** When the token was minted: a watch not in its room is forgotten after the token's life. */
+  issuedAt: number;
+}
+
+/**
+ * Keeps LiveKit's rooms equal to the gate's decisions. Every `intervalMs` each followed watch is
+ * decided; a closed one is removed at once (one Room-service call). A call that fails is retried on
+ * the next round, so the room converges on the gate's answer.
+ */
+export class LiveKitGate {
+  private readonly watches = new Map<string, Granted>();
+  private timer?: ReturnType<typeof setInterval>;
+  private running = false;
+  /** Transitions sent, for metrics and tests: `[identity, canSubscribe, at]`. */
+  readonly sent: [string, boolean, number][] = [];
+
+  constructor(
+    private readonly plane: LiveKitPlane,
+    private readonly decide: Decide,
+    private readonly o: { intervalMs?: number; forgetAfterMs?: number; now?: () => number; onError?: (e: Error) => void } = {},
+  ) {}
+
+  /** A token was minted for this watch: follow it from now on. */
+  follow(streamId: bigint, tabId: bigint, watch: number): void {
+    // A new token re-admits the watch: it is confirmed in its room again.
+    this.watches.set(viewerIdentity(tabId, watch), { streamId, tabId, watch, issuedAt: this.now() });
+  }
+
+  /** Stops following a watch (it ended). */
+  unfollow(tabId: bigint, watch: number): void {
+    this.watches.delete(viewerIdentity(tabId, watch));
+  }
+
+  /** The watches of `streamId` LiveKit was last told may subscribe (in the room, paying). */
+  granted(streamId: bigint): { tabId: bigint; watch: number }[] {
+    return [...this.watches.values()].filter((w) => w.streamId === streamId && w.told === true);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.round(), this.o.intervalMs ?? 250);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * One pass over the followed watches (the timer calls it; tests may too). A watch the gate closes is
+   * removed from its room: its viewer asks again with a new voucher (a new token) once it pays. A
+   * watch that is open is confirmed in the room once (so `granted` counts only viewers who joined).
+   */
+  async round(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const now = this.now();
+      const expired = (w: Granted) => now - w.issuedAt > (this.o.forgetAfterMs ?? 60_000);
+      await Promise.all(
+        [...this.watches].map(async ([id, w]) => {
+          const open = this.decide(w.tabId, w.watch).open;
+          if (open && w.told === true) return;
+          try {
+            if (open) {
+              if (await this.plane.setSubscribe(w.streamId, id, true)) {
+                w.told = true;
+                this.sent.push([id, true, this.now()]);
+              } else if (expired(w)) this.watches.delete(id); // never came, or left
+            } else if ((await this.plane.remove(w.streamId, id)) || w.told === true || expired(w)) {
+              // Removed now, or left on its own after it had joined: either way it must ask again.
+              this.watches.delete(id);
+              this.sent.push([id, false, this.now()]);
+            }
+            if (this.sent.length > 1_000) this.sent.splice(0, 500);
+          } catch (e) {
+            this.o.onError?.(e as Error);
+          }
+        }),
+      );
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+}
+
+/**
+ * Which rooms have a publisher now, from LiveKit's Room service (one `ListRooms` call every
+ * `intervalMs` for all streams): the "live" the app shows is LiveKit's, not the chain's flag.
+ */
+export class LiveRooms {
+  private readonly lastLiveAt = new Map<string, number>();
+  private readonly viewers = new Map<string, number>();
+  private timer?: ReturnType<typeof setInterval>;
+  private polled = false;
+
+  constructor(
+    private readonly plane: LiveKitPlane,
+    private readonly o: { intervalMs?: number; now?: () => number; onError?: (e: Error) => void } = {},
+  ) {}
+
+  start(): void {
+    void this.poll();
+    this.timer ??= setInterval(() => void this.poll(), this.o.intervalMs ?? 1_000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async poll(): Promise<void> {
+    try {
+      const rooms = await this.plane.rooms.listRooms();
+      const now = this.o.now?.() ?? Date.now();
+      this.viewers.clear();
+      for (const r of rooms) {
+        if (r.numPublishers > 0) this.lastLiveAt.set(r.name, now);
+        this.viewers.set(r.name, Math.max(0, r.numParticipants - r.numPublishers));
+      }
+      this.polled = true;
+    } catch (e) {
+      this.o.onError?.(e as Error);
+    }
+  }
+
+  /** When the stream's room last had a publisher (0: never seen). */
+  lastLive(streamId: bigint): number {
+    return this.lastLiveAt.get(roomOf(streamId)) ?? 0;
+  }
+
+  /** Whether the room had a publisher at the last poll (asks LiveKit now before the first poll). */
+  async isLive(streamId: bigint): Promise<boolean> {
+    if (!this.polled) await this.poll();
+    return this.lastLive(streamId) > 0 && (this.o.now?.() ?? Date.now()) - this.lastLive(streamId) <= 2 * (this.o.intervalMs ?? 1_000) + 500;
+  }
+
+  /** Participants of the room that do not publish (viewers), at the last poll. */
+  viewerCount(streamId: bigint): number {
+    return this.viewers.get(roomOf(streamId)) ?? 0;
+  }
+}
