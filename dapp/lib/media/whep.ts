@@ -3,7 +3,7 @@
  * signed voucher (`tabWhepHeaders`). The server answers only while the tab pays (402 NotPaying
  * otherwise) and keeps forwarding only while fresh vouchers arrive (see tab-ticker.ts).
  */
-import { MediaError, exchangeSdp, resolveUrl } from './errors.ts';
+import { MediaError, exchangeSdp, refusal, resolveUrl } from './errors.ts';
 
 export { MediaError };
 
@@ -54,6 +54,55 @@ export async function playWith(o: { streamId: bigint; headers: Record<string, st
       stop: async () => {
         pc.close();
         if (resource) await fetch(resource, { method: 'DELETE' }).catch(() => {});
+      },
+    };
+  } catch (e) {
+    pc.close();
+    throw e;
+  }
+}
+
+/** What POST /api/streams/:id/watch answers on the LiveKit plane (docs/media.md, "LiveKit"). */
+export interface WatchGrant {
+  url: string;
+  token: string;
+  room: string;
+  identity: string;
+  publisher: string;
+  tracks: string[];
+}
+
+/**
+ * Playback on the LiveKit plane: the payment headers buy a short-lived LiveKit token for this watch
+ * (POST /api/streams/:id/watch: the same checks and refusals as a WHEP offer), then the offer goes to
+ * LiveKit's WHIP endpoint, receive-only, naming the publisher's tracks so that the answer carries them.
+ * LiveKit ends the connection when the gate removes the watch (payment stopped): ask again then.
+ */
+export async function playOnLiveKit(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string; prepared?: PreparedOffer }): Promise<Playback> {
+  let res: Response;
+  try {
+    res = await fetch(resolveUrl(o.baseUrl, `/api/streams/${o.streamId}/watch`), { method: 'POST', headers: o.headers });
+  } catch (e) {
+    o.prepared?.close();
+    throw new MediaError('Unreachable', `the media server did not answer: ${(e as Error).message}`, 0);
+  }
+  if (res.status !== 201) {
+    o.prepared?.close();
+    throw await refusal(res, 'playback');
+  }
+  const g = (await res.json()) as WatchGrant;
+  const { pc, stream, offered } = o.prepared ?? prepareOffer();
+  const auth = { Authorization: `Bearer ${g.token}` };
+  try {
+    await offered;
+    const info = JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } });
+    const resource = await exchangeSdp(pc, new URL('/whip/v1', g.url).toString(), { ...auth, 'X-LiveKit-ClientInfo': info }, 'playback');
+    return {
+      stream,
+      pc,
+      stop: async () => {
+        pc.close();
+        if (resource) await fetch(resource, { method: 'DELETE', headers: auth }).catch(() => {});
       },
     };
   } catch (e) {

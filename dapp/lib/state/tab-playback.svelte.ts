@@ -136,13 +136,26 @@ export class TabPlayback {
       this.status = 'connecting';
       unanswered = !this.tabs.accepted();
       const offer = this.#freshOffer();
-      const p = await this.tabs.play(offer);
+      const p = await this.tabs.play(offer, presence.plane);
       if (!p) return this.#again(100);
       if (offer && this.#offer === offer) this.#offer = null; // used: the next request makes or takes another
       if (this.#stopped || !this.here) return void p.stop();
       this.#playback = p;
       this.media = p.stream;
       this.status = 'playing';
+      // A connection that ends (LiveKit removes a watch whose payment stopped; a media server that
+      // restarted) is asked for again: the next voucher admits it, or the refusal says why not.
+      const ended = () => {
+        if (p.pc.connectionState !== 'failed' && p.pc.connectionState !== 'closed') return;
+        p.pc.removeEventListener('connectionstatechange', ended);
+        if (this.#playback !== p) return;
+        this.#playback = null;
+        this.media = null;
+        this.status = 'reconnecting';
+        void p.stop();
+        this.#again(500);
+      };
+      p.pc.addEventListener('connectionstatechange', ended);
     } catch (e) {
       const status = (e as { status?: number }).status;
       this.status = status === 404 ? 'The creator is not sending video right now; retrying…' : `Video unavailable: ${errorSentence(e)}`;

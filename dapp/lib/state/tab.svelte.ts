@@ -348,12 +348,13 @@ export class TabState {
    * begun, with its first voucher while the relay checks it (the media server makes the same check,
    * so the video does not wait for that answer first). Null while no voucher carries the watch.
    */
-  async play(prepared?: PreparedOffer): Promise<Playback | null> {
+  async play(prepared?: PreparedOffer, plane: 'werift' | 'livekit' = 'werift'): Promise<Playback | null> {
     const w = this.watching;
     const v = this.#playVoucher(true);
     if (!w || !v) return null;
-    const [{ playWith }, { tabWhepHeaders }] = await Promise.all([import('../media/whep.ts'), import('../media/tab-wire.ts')]);
-    return playWith({ streamId: w.streamId, headers: tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }), prepared });
+    const [{ playWith, playOnLiveKit }, { tabWhepHeaders }] = await Promise.all([import('../media/whep.ts'), import('../media/tab-wire.ts')]);
+    const o = { streamId: w.streamId, headers: tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }), prepared };
+    return plane === 'livekit' ? playOnLiveKit(o) : playWith(o);
   }
 
   dispose(): void {

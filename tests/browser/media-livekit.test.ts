@@ -1,0 +1,227 @@
+/**
+ * The media plane on LiveKit (docs/media.md, "LiveKit"), against a real livekit-server 1.13.5, the
+ * built app as its control plane, and the real chain: an OBS-like encoder publishes over the app's
+ * WHIP with its stream key (LiveKit never sees the key); a viewer with a tab gets a LiveKit token
+ * only after the payment checks and receives the video from LiveKit (werift, LiveKit's WHIP with a
+ * receive-only offer); when its vouchers stop, the gate revokes its subscription and the frames stop;
+ * a new voucher admits it again. One test per attack on the tokens and the control plane.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { join } from 'node:path';
+import { AccessToken } from 'livekit-server-sdk';
+import { tabWhepHeaders, toTabWire } from '../../dapp/lib/media/tab-wire.ts';
+import { setupEnv, type Env } from '../e2e/helpers.ts';
+import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
+import { startLiveKit, type LiveKit } from '../../scripts/media/livekit.ts';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, screenshot, startApp, type App } from './harness.ts';
+import { encoderPublisher, rtpViewer, type EncoderPublisher } from './media-clients.ts';
+import { ownDeploymentFile, publisherPage, streamKey, until, viewerWithTab } from './media-helpers.ts';
+import { connectWallet, failing, freshViewer, go, open, poll } from './dapp-helpers.ts';
+import { scratchDir } from '../scratch.ts';
+
+let env: Env;
+let lk: LiveKit;
+let app: App;
+let streamId: bigint;
+let publisher: EncoderPublisher;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  env = await setupEnv();
+  lk = await startLiveKit();
+  app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
+    VILO_RELAY_DB: join(scratchDir('livekit'), 'relay.sqlite'),
+    LIVEKIT_URL: lk.url,
+    LIVEKIT_API_KEY: lk.apiKey,
+    LIVEKIT_API_SECRET: lk.apiSecret,
+  });
+  streamId = await liveStream(env, env.accounts.bob);
+  publisher = await encoderPublisher({ baseUrl: app.url, streamId, streamKey: await streamKey(app, env.accounts.bob, streamId), size: '640x360', bitrate: '600k' });
+  await until(async () => (await media(streamId)).state === 'live', 20_000, 'the stream to be live on LiveKit');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await publisher?.stop();
+  await app?.stop();
+  await lk?.stop();
+  await env?.api.disconnect();
+});
+
+const media = async (id: bigint) => (await (await fetch(`${app.url}/api/streams/${id}/media`)).json()) as { state: string; plane: string; viewers: number };
+
+type Tabbed = Awaited<ReturnType<typeof viewerWithTab>>;
+const voucherOf = (t: Tabbed, id: bigint, n: bigint) => t.sign([{ watch: 0, streamId: id, ratePerSecond: RATE, ticks: n }]);
+
+async function sendVoucher(t: Tabbed, id: bigint, n: bigint): Promise<number> {
+  const res = await fetch(`${app.url}/api/tab-vouchers`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(toTabWire(voucherOf(t, id, n))) });
+  await res.text();
+  return res.status;
+}
+
+interface WatchGrant {
+  url: string;
+  token: string;
+  room: string;
+  identity: string;
+  publisher: string;
+  tracks: string[];
+}
+
+async function askToWatch(headers: Record<string, string>, id = streamId) {
+  const res = await fetch(`${app.url}/api/streams/${id}/watch`, { method: 'POST', headers });
+  return { status: res.status, body: (await res.json()) as WatchGrant & { error?: string; message?: string } };
+}
+
+/** A LiveKit viewer on werift: LiveKit's WHIP with a receive-only offer naming the publisher's tracks. */
+const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>) =>
+  rtpViewer({
+    baseUrl: g.url,
+    streamId,
+    url: `${g.url}/whip/v1`,
+    headers: { Authorization: `Bearer ${g.token}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } }) },
+  });
+
+/** Sends the tab's vouchers once a second, counting up from `from`, until stopped. */
+function ticker(t: Tabbed, id: bigint, from = 1n) {
+  let n = from;
+  let lastAt = 0;
+  const statuses: number[] = [];
+  const send = async () => {
+    statuses.push(await sendVoucher(t, id, n++));
+    lastAt = Date.now();
+  };
+  const timer = setInterval(() => void send(), 1_000);
+  return { first: send(), stop: () => clearInterval(timer), lastAt: () => lastAt, next: () => n, statuses };
+}
+
+const packetsWithin = async (v: Awaited<ReturnType<typeof lkViewer>>, ms: number) => {
+  const before = v.received().packets;
+  await new Promise((r) => setTimeout(r, ms));
+  return v.received().packets - before;
+};
+
+describe('the media plane on LiveKit', { retry: 1 }, () => {
+  it('a paying viewer receives the video from LiveKit; when vouchers stop the frames stop within 2 s; a new voucher admits it again', async () => {
+    expect((await media(streamId)).plane).toBe('livekit');
+    const t = await viewerWithTab(env, app, 'lk-payer', RATE * 600n, RATE);
+    const tick = ticker(t, streamId);
+    await tick.first;
+    const asked = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, streamId, 1n) }));
+    expect(asked.status, asked.body.message).toBe(201);
+    expect(asked.body.identity).toBe(`tab:${t.tabId}:0`);
+    expect(asked.body.tracks.length).toBeGreaterThan(0);
+
+    const v = await lkViewer(asked.body);
+    expect(v.status, v.error).toBe(201);
+    await until(async () => v.received().packets > 50, 15_000, 'video from LiveKit');
+    expect(await packetsWithin(v, 2_000)).toBeGreaterThan(50); // it keeps flowing while vouchers come
+    expect((await media(streamId)).viewers).toBeGreaterThanOrEqual(1);
+
+    // The vouchers stop: the tab gate finds the watch stale 1.5 s after the last one, and LiveKit
+    // stops the viewer's tracks at the permission update.
+    tick.stop();
+    const lastVoucher = tick.lastAt();
+    await new Promise((r) => setTimeout(r, 3_500));
+    const cutAfterMs = v.received().lastAt - lastVoucher;
+    console.log(`[livekit] last packet ${cutAfterMs} ms after the last voucher`);
+    expect(cutAfterMs).toBeLessThan(2_500);
+    expect(await packetsWithin(v, 1_500)).toBe(0);
+    expect(tick.statuses.every((s) => s === 202)).toBe(true);
+
+    // Payment comes back: a voucher that advances the count, a new token, video again.
+    expect(await sendVoucher(t, streamId, tick.next())).toBe(202);
+    const again = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, streamId, tick.next()) }));
+    expect(again.status, again.body.message).toBe(201);
+    const resumeTick = ticker(t, streamId, tick.next() + 1n);
+    const v2 = await lkViewer(again.body);
+    try {
+      await until(async () => v2.received().packets > 20, 15_000, 'video again after the top-up');
+    } finally {
+      resumeTick.stop();
+      await v2.stop();
+      await v.stop();
+    }
+  });
+
+  it('refuses a watch before reading LiveKit where the answer is known: no payment, a voucher for another stream, a stream not live', async () => {
+    const t = await viewerWithTab(env, app, 'lk-refused', RATE * 600n, RATE);
+    expect((await askToWatch({})).body.error).toBe('NotPaying');
+    const other = await liveStream(env, env.accounts.bob);
+    expect(await sendVoucher(t, other, 1n)).toBe(202);
+    const mismatch = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, other, 1n) }));
+    expect([mismatch.status, mismatch.body.error]).toEqual([403, 'VoucherMismatch']);
+    const offAir = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, other, 1n) }), other);
+    expect([offAir.status, offAir.body.error]).toEqual([404, 'NotLive']);
+  });
+
+  it('a forged token, an expired one and one for another room get nothing; a viewer token cannot publish; a wrong stream key or a malformed offer is refused', async () => {
+    const tracks = { publisher: 'publisher', tracks: [] as string[] };
+    const grant = (secret: string, room: string, ttl: number | string, can: { publish?: boolean } = {}) => {
+      const tok = new AccessToken(lk.apiKey, secret, { identity: `tab:999:${room}`, ttl });
+      tok.addGrant({ room, roomJoin: true, canSubscribe: true, canPublish: can.publish ?? false });
+      return tok.toJwt();
+    };
+    const forged = await lkViewer({ url: lk.url, token: await grant('not-the-secret-'.repeat(3), `stream-${streamId}`, 30), ...tracks });
+    expect(forged.status).toBe(401);
+    // LiveKit allows a minute of clock skew past a token's expiry: this one expired two minutes ago.
+    const expired = await grant(lk.apiSecret, `stream-${streamId}`, '2 minutes ago');
+    expect((await lkViewer({ url: lk.url, token: expired, ...tracks })).status).toBe(401);
+
+    // A valid token for another stream's room joins that room: this stream's video never reaches it.
+    const elsewhere = await lkViewer({ url: lk.url, token: await grant(lk.apiSecret, 'stream-999999', 30), ...tracks });
+    expect(await packetsWithin(elsewhere, 3_000)).toBe(0);
+    await elsewhere.stop();
+
+    // A viewer's token (minted by the app: no publish grant) offering video publishes nothing.
+    const t = await viewerWithTab(env, app, 'lk-publish', RATE * 600n, RATE);
+    expect(await sendVoucher(t, streamId, 1n)).toBe(202);
+    const asked = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, streamId, 1n) }));
+    expect(asked.status).toBe(201);
+    const intruder = await encoderPublisher({ baseUrl: lk.url, streamId, streamKey: asked.body.token, whipUrl: `${lk.url}/whip/v1`, size: '320x180', bitrate: '200k' }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const res = await fetch(`${app.url}/api/streams/${streamId}/media`);
+    expect(res.status).toBe(200);
+    const { RoomServiceClient } = await import('livekit-server-sdk');
+    const rooms = new RoomServiceClient(lk.url, lk.apiKey, lk.apiSecret);
+    const participants = await rooms.listParticipants(`stream-${streamId}`);
+    const publishing = participants.filter((p) => p.tracks.length > 0).map((p) => p.identity);
+    expect(publishing).toEqual(['publisher']);
+    if (!(intruder instanceof Error)) await intruder.stop();
+
+    const wrongKey = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer vk_wrong' }, body: 'v=0\r\n' });
+    expect([wrongKey.status, ((await wrongKey.json()) as { error: string }).error]).toEqual([401, 'Unauthorized']);
+    const key = await streamKey(app, env.accounts.bob, streamId);
+    // (A new key: the encoder above keeps publishing — its session was admitted with the old one.)
+    const malformed = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}` }, body: 'v=0\r\nnot an offer' });
+    expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([400, 'MalformedSdp']);
+    expect((await media(streamId)).state).toBe('live');
+  });
+
+  it('the watch page plays from LiveKit: the studio camera publishes, a viewer opens a tab and watches, and her video plays', async () => {
+    browser = await launchBrowser();
+    const cora = await freshViewer(env, 'LkCora');
+    const camStream = await liveStream(env, cora.pair);
+    const cam = await publisherPage(browser, app, camStream, await streamKey(app, cora.pair, camStream));
+    await until(async () => (await media(camStream)).state === 'live', 20_000, 'the camera stream to be live on LiveKit');
+
+    const pia = await freshViewer(env, 'LkPia');
+    const p = await open({ browser, env, app }, [pia]);
+    await connectWallet(app, p, pia.name);
+    await go(app, p.page, `/watch/${camStream}`);
+    await p.page.getByTestId('tab-deposit').fill('0.0006');
+    await p.page.getByRole('button', { name: 'Open a tab and watch' }).click();
+    await poll(() => p.page.getByTestId('video-state').textContent(), { timeout: 60_000 }).toBe('Video: playing');
+    // Frames are decoded, not only a connection made: the <video> element's clock moves.
+    const at = () => p.page.locator('video').first().evaluate((v: HTMLVideoElement) => v.currentTime);
+    const t0 = await at();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await at()).toBeGreaterThan(t0 + 1);
+    expect((await media(camStream)).viewers).toBeGreaterThanOrEqual(1);
+    await screenshot(p.page, 'livekit-watch');
+    expect(failing(p.errors)).toEqual([]);
+    await p.page.context().close();
+    await cam.context().close();
+  });
+});
