@@ -3,7 +3,9 @@
  * dApp, and prints its URL. Ctrl-C stops the server and the chain.
  *
  * Usage: tsx scripts/dev.ts [--port 5173] [--help]
- * Honours CONTRACTS_NODE_URL (use a running node) and VILO_SURI (deployer).
+ * Honours CONTRACTS_NODE_URL (use a running node) and VILO_SURI (deployer). `VILO_MEDIA_PLANE=livekit`
+ * also starts a LiveKit server (scripts/media/livekit.ts; or uses `LIVEKIT_URL`) and serves the video
+ * through it (docs/media.md, "LiveKit"); the default is still the werift SFU inside the server.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -12,6 +14,7 @@ import { connect, signerFrom } from './lib/chain.ts';
 import { deployAll, writeDeployment } from './deploy.ts';
 import { ROOT } from './lib/toolchain.ts';
 import { buildApp } from './build-app.ts';
+import { startLiveKit, type LiveKit } from './media/livekit.ts';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -25,8 +28,10 @@ const chain = await startChain();
 console.log(`[dev] ${chain.kind} chain ready at ${chain.url} (${secs()})`);
 
 let server: ReturnType<typeof spawn> | undefined;
+let livekit: LiveKit | undefined;
 const shutdown = async (code = 0) => {
   server?.kill('SIGTERM');
+  await livekit?.stop();
   await chain.stop();
   process.exit(code);
 };
@@ -42,11 +47,25 @@ try {
 
   buildApp();
 
+  const plane = process.env.VILO_MEDIA_PLANE ?? 'werift';
+  if (plane !== 'werift' && plane !== 'livekit') throw new Error(`VILO_MEDIA_PLANE must be werift or livekit, not "${plane}"`);
+  if (plane === 'livekit') {
+    livekit = await startLiveKit();
+    console.log(`[dev] LiveKit media plane at ${livekit.url} (${secs()})`);
+  }
+
   const port = values.port ? Number(values.port) : await freePort();
   server = spawn('node', ['build/index.js'], {
     cwd: ROOT,
     stdio: 'inherit',
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VILO_CHAIN_URL: chain.url, VILO_DEPLOYMENT: file },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      VILO_CHAIN_URL: chain.url,
+      VILO_DEPLOYMENT: file,
+      ...(livekit && { LIVEKIT_URL: livekit.url, LIVEKIT_API_KEY: livekit.apiKey, LIVEKIT_API_SECRET: livekit.apiSecret }),
+    },
   });
   server.on('exit', (code) => {
     console.error(`[dev] dApp server exited (${code})`);
