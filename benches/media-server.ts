@@ -3,7 +3,10 @@
  * and HTTP handler, with the chain replaced by a stub in which every tab is open and funded, its
  * session key derived from its id (benches/media.ts signs with the same derivation). Chain reads are
  * therefore free here; their cost is in the gas/latency benchmarks. Nothing is settled (no settler).
- * Prints "listening <port>" and serves GET /bench/cpu with process.cpuUsage().
+ * Prints "listening <port>" and serves GET /bench/cpu with process.cpuUsage() (and, on the LiveKit
+ * plane, the LiveKit server's CPU time as `plane`, read from /proc).
+ * With LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET (and LIVEKIT_PID) set, the media plane is
+ * that LiveKit server and this process is its control plane, as in the app.
  *
  * Run by benches/media.ts; not on its own.
  */
@@ -15,6 +18,8 @@ import { blake2AsHex } from '@polkadot/util-crypto';
 import { SessionKey } from '../dapp/lib/protocol/voucher.ts';
 import type { TabChain } from '../dapp/lib/server/media/chain.ts';
 import { createMediaServer } from '../dapp/lib/server/media/server.ts';
+import { LiveKitPlane } from '../dapp/lib/server/media/livekit/plane.ts';
+import { readFileSync } from 'node:fs';
 import { Store } from '../dapp/lib/server/media/store.ts';
 
 export const BENCH_TICK_STREAM = '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM';
@@ -37,11 +42,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const dir = mkdtempSync(join(tmpdir(), 'vilo-bench-'));
   const store = new Store(join(dir, 'relay.sqlite'));
-  const media = createMediaServer({ chain, store, rateLimit: { perSecond: 10_000, burst: 10_000 } });
+  const e = process.env;
+  const livekit = e.LIVEKIT_URL ? { plane: new LiveKitPlane({ url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! }) } : undefined;
+  const media = createMediaServer({ chain, store, rateLimit: { perSecond: 10_000, burst: 10_000 }, livekit });
+  /** A process's user and system CPU time in µs, from /proc (clock ticks of 10 ms). */
+  const procCpu = (pid: string) => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { user: Number(f[11]) * 10_000, system: Number(f[12]) * 10_000 };
+  };
   store.setKeyHash(1n, (await import('node:crypto')).createHash('sha256').update('bench-key').digest('hex'), 0);
   const server = createServer(async (req, res) => {
     if (req.url === '/bench/cpu') {
-      res.end(JSON.stringify({ ...process.cpuUsage(), at: performance.now() }));
+      res.end(JSON.stringify({ ...process.cpuUsage(), plane: e.LIVEKIT_PID ? procCpu(e.LIVEKIT_PID) : undefined, at: performance.now() }));
       return;
     }
     const chunks: Buffer[] = [];
