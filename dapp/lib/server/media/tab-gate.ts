@@ -32,18 +32,37 @@ export class TabGate {
   private readonly refreshMs: number;
   private readonly readTimeoutMs: number;
   private readonly trustMs: number;
+  private readonly missMs: number;
+  private readonly maxFirstReads: number;
+  private firstReads = 0;
   private readonly now: () => number;
 
   constructor(
     private readonly chain: TabChain,
     /** What the relay has recorded of a tab (to rebuild coverage after a restart). */
     private readonly recorded: (tabId: bigint) => { watch: number; ticks: bigint; ratePerSecond: bigint }[],
-    private readonly o: { relayAddress?: () => string | undefined; freshMs?: number; refreshMs?: number; readTimeoutMs?: number; trustMs?: number; now?: () => number } = {},
+    private readonly o: {
+      relayAddress?: () => string | undefined;
+      freshMs?: number;
+      refreshMs?: number;
+      readTimeoutMs?: number;
+      trustMs?: number;
+      /**
+       * A tab found not to exist is not read again for this long, ms (default 750: under the browser's
+       * one voucher a second, so a first voucher that raced its tab's block is read afresh when retried).
+       */
+      missMs?: number;
+      /** At most this many reads at once of tabs never read successfully (default 16); past it: 503 Busy, no read. */
+      maxFirstReads?: number;
+      now?: () => number;
+    } = {},
   ) {
     this.freshMs = o.freshMs ?? 1_500;
     this.refreshMs = o.refreshMs ?? 5_000;
     this.readTimeoutMs = o.readTimeoutMs ?? 10_000;
     this.trustMs = o.trustMs ?? 60_000;
+    this.missMs = o.missMs ?? 750;
+    this.maxFirstReads = o.maxFirstReads ?? 16;
     this.now = o.now ?? (() => Date.now());
   }
 
@@ -70,17 +89,37 @@ export class TabGate {
 
   /**
    * The tab as last read, if read within `maxAgeMs` (default: as long as it is trusted); otherwise
-   * read now. Throws HttpError: 404 NoTab, 503 ChainUnavailable.
+   * read now. Throws HttpError: 404 NoTab, 503 ChainUnavailable, 503 Busy.
+   *
+   * A request naming a tab this server has never read costs a chain read, so such reads are bounded
+   * (a flood of well-formed vouchers for made-up tabs must not starve the reads of tabs that pay):
+   * a tab found not to exist is answered from that finding for `missMs`, and at most `maxFirstReads`
+   * reads of never-read tabs run at once — past that the request is refused (503 Busy) before any
+   * read. A tab read once is refreshed in the background and never waits behind them.
    */
   async reading(tabId: bigint, maxAgeMs = this.trustMs): Promise<ChainTab> {
     let r = this.readings.get(tabId);
-    if (r && this.now() - r.at >= this.refreshMs) void this.refresh(tabId);
+    if (r?.error?.name === 'NoTab' && this.now() - r.at < this.missMs) throw r.error;
+    if (r?.value && this.now() - r.at >= this.refreshMs) void this.refresh(tabId);
     if (!r || (r.error && !r.value) || this.now() - r.goodAt >= maxAgeMs) {
-      await this.refresh(tabId);
+      await (r?.value ? this.refresh(tabId) : this.firstRead(tabId));
       r = this.readings.get(tabId)!;
     }
     if (r.error && (r.error.name !== 'ChainUnavailable' || !r.value || this.now() - r.goodAt > this.trustMs)) throw r.error;
     return r.value!;
+  }
+
+  /** A read of a tab never read successfully, within the bound on such reads. */
+  private async firstRead(tabId: bigint): Promise<void> {
+    if (!this.refreshing.has(tabId) && this.firstReads >= this.maxFirstReads) {
+      throw new HttpError(503, 'Busy', `the server is already reading ${this.firstReads} tabs it has not seen before: try again in a moment`);
+    }
+    this.firstReads++;
+    try {
+      await this.refresh(tabId);
+    } finally {
+      this.firstReads--;
+    }
   }
 
   /** Forgets the reading (after a settlement or a close): the next decision reads again. */

@@ -318,3 +318,32 @@ describe('tab relay: when a tab is settled', () => {
     expect(slow.submitted.length).toBe(1);
   });
 });
+
+describe('tab gate: the chain reads a flood of made-up tabs may cause', () => {
+  it('reads a tab that does not exist once per 0.75 s, however often it is named', async () => {
+    const w = world();
+    w.state.tab = null;
+    for (let i = 0; i < 50; i++) await expect(w.gate.reading(7n)).rejects.toMatchObject({ name: 'NoTab' });
+    expect(w.state.reads).toBe(1);
+    w.advance(751);
+    await expect(w.gate.reading(7n)).rejects.toMatchObject({ name: 'NoTab' });
+    expect(w.state.reads).toBe(2);
+  });
+
+  it('refuses at once (503 Busy, no read) past 16 reads at once of tabs never seen, while a tab that pays is served from its reading', async () => {
+    const w = world();
+    await w.relay.accept(w.sign([w.watch(0, 3n, 5n)])); // tab 1 pays: read once
+    const readsBefore = w.state.reads;
+    w.state.stalled = true; // the chain stops answering
+    const pending = Array.from({ length: 16 }, (_, i) => w.gate.reading(100n + BigInt(i)).catch((e: Error) => e.name));
+    await expect(w.gate.reading(999n)).rejects.toMatchObject({ status: 503, name: 'Busy' });
+    expect(w.state.reads - readsBefore).toBe(16);
+    // The payer's next voucher is checked against the reading it has, with no read waited on.
+    await w.relay.accept(w.sign([w.watch(0, 3n, 6n)]));
+    expect(w.gate.decideNow(1n, 0)).toEqual({ open: true });
+    // The stalled reads time out (readTimeoutMs 50 ms) and free their places.
+    expect(await Promise.all(pending)).toEqual(Array(16).fill('ChainUnavailable'));
+    w.state.stalled = false;
+    await expect(w.gate.reading(999n)).resolves.toMatchObject({ id: 1n });
+  });
+});
