@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { join } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import { tabWhepHeaders, toTabWire } from '../../dapp/lib/media/tab-wire.ts';
+import { SessionKey } from '../../dapp/lib/protocol/voucher.ts';
+import { signTabVoucher } from '../../dapp/lib/protocol/tab.ts';
 import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
 import { startLiveKit, type LiveKit } from '../../scripts/media/livekit.ts';
@@ -35,6 +37,8 @@ beforeAll(async () => {
     LIVEKIT_URL: lk.url,
     LIVEKIT_API_KEY: lk.apiKey,
     LIVEKIT_API_SECRET: lk.apiSecret,
+    // The flood test speaks as many clients (adapter-node reads the client address from it).
+    ADDRESS_HEADER: 'x-forwarded-for',
   });
   streamId = await liveStream(env, env.accounts.bob);
   publisher = await encoderPublisher({ baseUrl: app.url, streamId, streamKey: await streamKey(app, env.accounts.bob, streamId), size: '640x360', bitrate: '600k' });
@@ -75,10 +79,11 @@ async function askToWatch(headers: Record<string, string>, id = streamId) {
 }
 
 /** A LiveKit viewer on werift: LiveKit's WHIP with a receive-only offer naming the publisher's tracks. */
-const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>) =>
+const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>, onRtp?: () => void) =>
   rtpViewer({
     baseUrl: g.url,
     streamId,
+    onRtp,
     url: `${g.url}/whip/v1`,
     headers: { Authorization: `Bearer ${g.token}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } }) },
   });
@@ -197,6 +202,49 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     const malformed = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}` }, body: 'v=0\r\nnot an offer' });
     expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([400, 'MalformedSdp']);
     expect((await media(streamId)).state).toBe('live');
+  });
+
+  it('a flood of well-formed forged watch requests from 200 addresses: each refused, nothing granted, the payer loses no frame', async () => {
+    const t = await viewerWithTab(env, app, 'lk-flood-payer', RATE * 600n, RATE);
+    const tick = ticker(t, streamId);
+    await tick.first;
+    const asked = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, streamId, 1n) }));
+    expect(asked.status, asked.body.message).toBe(201);
+    let last = 0;
+    let worstGap = 0;
+    let watching = false;
+    const v = await lkViewer(asked.body, () => {
+      const now = Date.now();
+      if (watching && last) worstGap = Math.max(worstGap, now - last);
+      last = now;
+    });
+    try {
+      await until(async () => v.received().packets > 50, 15_000, 'the payer’s video');
+      watching = true;
+      // 200 requests at once, each from its own address, each a well-formed voucher properly signed —
+      // by a key no tab has: made-up tabs (each would cost a chain read), and the payer's own tab.
+      const scope = { genesisHash: env.api.genesisHash.toHex() as `0x${string}`, contract: env.ticks.address };
+      const forged = Array.from({ length: 200 }, (_, i) => {
+        const tabId = i % 4 === 0 ? t.tabId : 1_000_000n + BigInt(i);
+        const voucher = signTabVoucher(SessionKey.generate(), { ...scope, tabId }, [{ watch: 0, streamId, ratePerSecond: RATE, ticks: 5n }]);
+        return fetch(`${app.url}/api/streams/${streamId}/watch`, { method: 'POST', headers: { ...tabWhepHeaders({ tabId, watch: 0, voucher }), 'X-Forwarded-For': `10.9.${i >> 8}.${i & 255}` } }).then(
+          async (r) => [r.status, ((await r.json()) as { error: string }).error] as const,
+        );
+      });
+      const t0 = Date.now();
+      const answers = await Promise.all(forged);
+      const floodMs = Date.now() - t0;
+      console.log(`[livekit] 200 forged watch requests answered in ${floodMs} ms: ${JSON.stringify(Object.fromEntries(Object.entries(Object.groupBy(answers, ([st, e]) => `${st} ${e}`)).map(([k, xs]) => [k, xs!.length])))}; the payer's longest gap between packets ${worstGap} ms`);
+      expect(answers.filter(([st]) => st === 201)).toEqual([]);
+      expect(answers.filter(([, e]) => !['NoTab', 'Busy', 'BadSignature'].includes(e))).toEqual([]);
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(worstGap).toBeLessThan(500);
+      expect(tick.statuses.every((st) => st === 202)).toBe(true);
+      expect(await packetsWithin(v, 1_000)).toBeGreaterThan(20);
+    } finally {
+      tick.stop();
+      await v.stop();
+    }
   });
 
   it('the watch page plays from LiveKit: the studio camera publishes, a viewer opens a tab and watches, and her video plays', async () => {
