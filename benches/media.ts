@@ -19,6 +19,7 @@
  *
  * Run: npm run bench:media [-- --plane werift|livekit]   (writes the "media" section of docs/benchmarks.md)
  */
+import { liveKitWhipHeaders } from '../dapp/lib/media/errors.ts';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -116,7 +117,7 @@ async function runPlane(plane: Plane): Promise<PlaneResult> {
       baseUrl: g.url,
       streamId: 1n,
       url: `${g.url}/whip/v1`,
-      headers: { Authorization: `Bearer ${g.token}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } }) },
+      headers: liveKitWhipHeaders(g),
       onRtp,
     });
   }

@@ -6,6 +6,7 @@
  * receive-only offer); when its vouchers stop, the gate revokes its subscription and the frames stop;
  * a new voucher admits it again. One test per attack on the tokens and the control plane.
  */
+import { liveKitWhipHeaders } from '../../dapp/lib/media/errors.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { join } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
@@ -85,7 +86,7 @@ const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>,
     streamId,
     onRtp,
     url: `${g.url}/whip/v1`,
-    headers: { Authorization: `Bearer ${g.token}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } }) },
+    headers: liveKitWhipHeaders(g),
   });
 
 /** Sends the tab's vouchers once a second, counting up from `from`, until stopped. */

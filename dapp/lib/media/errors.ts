@@ -69,3 +69,22 @@ export async function exchangeSdp(
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   return location ? new URL(location, url).toString() : undefined;
 }
+
+/**
+ * The `stop` of a WHIP/WHEP session: closes the connection and ends the resource the server created
+ * (a DELETE, with `headers` where the server asks for its credentials again, as LiveKit does).
+ */
+export function endSession(pc: RTCPeerConnection, resource: string | undefined, headers: Record<string, string> = {}): () => Promise<void> {
+  return async () => {
+    pc.close();
+    if (resource) await fetch(resource, { method: 'DELETE', headers }).catch(() => {});
+  };
+}
+
+/**
+ * The headers of a receive-only offer to LiveKit's WHIP endpoint (`/whip/v1`): the viewer's token, and
+ * the publisher's tracks it subscribes to, so that LiveKit's one answer carries them.
+ */
+export function liveKitWhipHeaders(g: { token: string; publisher: string; tracks: string[] }): Record<string, string> {
+  return { Authorization: `Bearer ${g.token}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } }) };
+}

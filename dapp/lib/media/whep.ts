@@ -3,7 +3,7 @@
  * signed voucher (`tabWhepHeaders`). The server answers only while the tab pays (402 NotPaying
  * otherwise) and keeps forwarding only while fresh vouchers arrive (see tab-ticker.ts).
  */
-import { MediaError, exchangeSdp, refusal, resolveUrl } from './errors.ts';
+import { MediaError, endSession, exchangeSdp, liveKitWhipHeaders, refusal, resolveUrl } from './errors.ts';
 
 export { MediaError };
 
@@ -42,20 +42,24 @@ export function prepareOffer(): PreparedOffer {
   return { pc, stream, at: Date.now(), offered, close: () => pc.close() };
 }
 
-/** WHEP playback with the payment headers given (`tabWhepHeaders`), from an offer made ahead (`prepareOffer`) or a new one. */
-export async function playWith(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string; prepared?: PreparedOffer }): Promise<Playback> {
+/**
+ * WHEP playback with the payment headers given (`tabWhepHeaders`), from an offer made ahead
+ * (`prepareOffer`) or a new one. `url` names another endpoint taking the same exchange (LiveKit's
+ * WHIP, receive-only), `endHeaders` what its DELETE must carry.
+ */
+export async function playWith(o: {
+  streamId: bigint;
+  headers: Record<string, string>;
+  baseUrl?: string;
+  prepared?: PreparedOffer;
+  url?: string;
+  endHeaders?: Record<string, string>;
+}): Promise<Playback> {
   const { pc, stream, offered } = o.prepared ?? prepareOffer();
   try {
     await offered;
-    const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whep/${o.streamId}`), o.headers, 'playback');
-    return {
-      stream,
-      pc,
-      stop: async () => {
-        pc.close();
-        if (resource) await fetch(resource, { method: 'DELETE' }).catch(() => {});
-      },
-    };
+    const resource = await exchangeSdp(pc, o.url ?? resolveUrl(o.baseUrl, `/whep/${o.streamId}`), o.headers, 'playback');
+    return { stream, pc, stop: endSession(pc, resource, o.endHeaders) };
   } catch (e) {
     pc.close();
     throw e;
@@ -91,22 +95,6 @@ export async function playOnLiveKit(o: { streamId: bigint; headers: Record<strin
     throw await refusal(res, 'playback');
   }
   const g = (await res.json()) as WatchGrant;
-  const { pc, stream, offered } = o.prepared ?? prepareOffer();
-  const auth = { Authorization: `Bearer ${g.token}` };
-  try {
-    await offered;
-    const info = JSON.stringify({ subscribedParticipantTrackNames: { [g.publisher]: g.tracks } });
-    const resource = await exchangeSdp(pc, new URL('/whip/v1', g.url).toString(), { ...auth, 'X-LiveKit-ClientInfo': info }, 'playback');
-    return {
-      stream,
-      pc,
-      stop: async () => {
-        pc.close();
-        if (resource) await fetch(resource, { method: 'DELETE', headers: auth }).catch(() => {});
-      },
-    };
-  } catch (e) {
-    pc.close();
-    throw e;
-  }
+  const headers = liveKitWhipHeaders(g);
+  return playWith({ streamId: o.streamId, prepared: o.prepared, url: new URL('/whip/v1', g.url).toString(), headers, endHeaders: { Authorization: headers.Authorization } });
 }

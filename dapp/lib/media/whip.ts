@@ -2,7 +2,7 @@
  * WHIP publishing (RFC 9725) from the browser: one POST of the SDP offer with the stream key as a
  * Bearer token; the answer comes back with the resource's Location, which a DELETE ends.
  */
-import { MediaError, exchangeSdp, resolveUrl } from './errors.ts';
+import { MediaError, endSession, exchangeSdp, resolveUrl } from './errors.ts';
 
 export { MediaError };
 
@@ -19,13 +19,7 @@ export async function publish(o: { streamId: bigint; streamKey: string; media: M
     await pc.setLocalDescription(await pc.createOffer());
     const auth = { Authorization: `Bearer ${o.streamKey}` };
     const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whip/${o.streamId}`), auth, 'publishing');
-    return {
-      pc,
-      stop: async () => {
-        pc.close();
-        if (resource) await fetch(resource, { method: 'DELETE', headers: auth }).catch(() => {});
-      },
-    };
+    return { pc, stop: endSession(pc, resource, auth) };
   } catch (e) {
     pc.close();
     throw e;

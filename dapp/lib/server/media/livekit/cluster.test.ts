@@ -5,6 +5,7 @@
  * stream's media; once its publisher publishes again (to the surviving node) they join again and
  * receive, while the other node's viewers never notice.
  */
+import { liveKitWhipHeaders } from '../../../media/errors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startLiveKit, startRedis, type LiveKit } from '../../../../../scripts/media/livekit.ts';
@@ -58,7 +59,7 @@ async function watch(id: bigint, via: number, tab: bigint): Promise<{ v: RtpView
     baseUrl: nodes[via].url,
     streamId: id,
     url: `${nodes[via].url}/whip/v1`,
-    headers: { Authorization: `Bearer ${await plane.viewerToken(id, tab, 0)}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [PUBLISHER_IDENTITY]: tracks } }) },
+    headers: liveKitWhipHeaders({ token: await plane.viewerToken(id, tab, 0), publisher: PUBLISHER_IDENTITY, tracks }),
   });
   expect(v.status, v.error).toBe(201);
   viewers.push(v);

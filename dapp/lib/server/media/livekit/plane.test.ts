@@ -4,6 +4,7 @@
  * a watch the gate closes is removed and its media stops; one it keeps open is confirmed and keeps
  * its media; a token minted for a watch that never joins is forgotten.
  */
+import { liveKitWhipHeaders } from '../../../media/errors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveKit, type LiveKit } from '../../../../../scripts/media/livekit.ts';
 import { encoderPublisher, rtpViewer, type EncoderPublisher } from '../../../../../tests/browser/media-clients.ts';
@@ -38,7 +39,7 @@ async function viewer(tabId: bigint, watch: number) {
     baseUrl: lk.url,
     streamId: STREAM,
     url: `${lk.url}/whip/v1`,
-    headers: { Authorization: `Bearer ${token}`, 'X-LiveKit-ClientInfo': JSON.stringify({ subscribedParticipantTrackNames: { [PUBLISHER_IDENTITY]: tracks } }) },
+    headers: liveKitWhipHeaders({ token, publisher: PUBLISHER_IDENTITY, tracks }),
   });
   expect(v.status, v.error).toBe(201);
   await until(() => v.received().packets > 10, 10_000, `video to tab ${tabId}`);
