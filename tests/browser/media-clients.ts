@@ -156,12 +156,20 @@ export async function rtpViewer(
   };
 }
 
-/** ffmpeg arguments that publish `seconds` of 640×360 H.264 test video to the RTMP `url`, as an older encoder would. */
-export function rtmpEncoderArgs(url: string, seconds: number): string[] {
+/**
+ * ffmpeg arguments that publish `seconds` of 640×360 H.264 test video to the RTMP `url`, as an older
+ * encoder would; `audio`: with a 440 Hz tone in AAC, as an encoder with a microphone sends (and the
+ * video in High profile with B-frames, as OBS's x264 defaults do).
+ */
+export function rtmpEncoderArgs(url: string, seconds: number, o: { audio?: boolean } = {}): string[] {
   return [
     '-hide_banner', '-loglevel', 'error', '-re', '-t', String(seconds),
     '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
+    ...(o.audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'aac', '-b:a', '128k'] : []),
+    ...(o.audio
+      ? ['-c:v', 'libx264', '-profile:v', 'high', '-preset', 'veryfast', '-bf', '2', '-b:v', '1500k']
+      : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency']),
+    '-pix_fmt', 'yuv420p', '-g', '30',
     '-f', 'flv', url,
   ];
 }

@@ -17,8 +17,10 @@ import { setupEnv, type Env } from '../e2e/helpers.ts';
 import { RATE, liveStream } from '../e2e/protocol-helpers.ts';
 import { startLiveKit, type LiveKit } from '../../scripts/media/livekit.ts';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, screenshot, startApp, type App } from './harness.ts';
-import { encoderPublisher, rtpViewer, type EncoderPublisher } from './media-clients.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../../scripts/chain/launch.ts';
+import { launchBrowser, lowPriority, screenshot, startApp, type App } from './harness.ts';
+import { encoderPublisher, rtmpEncoderArgs, rtpViewer, type EncoderPublisher } from './media-clients.ts';
 import { ownDeploymentFile, publisherPage, streamKey, until, viewerWithTab } from './media-helpers.ts';
 import { connectWallet, failing, freshViewer, go, open, poll } from './dapp-helpers.ts';
 import { scratchDir } from '../scratch.ts';
@@ -29,15 +31,18 @@ let app: App;
 let streamId: bigint;
 let publisher: EncoderPublisher;
 let browser: Browser | undefined;
+let rtmpPort: number;
 
 beforeAll(async () => {
   env = await setupEnv();
   lk = await startLiveKit();
+  rtmpPort = await freePort();
   app = await startApp(inject('chainUrl'), ownDeploymentFile(), {
     VILO_RELAY_DB: join(scratchDir('livekit'), 'relay.sqlite'),
     LIVEKIT_URL: lk.url,
     LIVEKIT_API_KEY: lk.apiKey,
     LIVEKIT_API_SECRET: lk.apiSecret,
+    VILO_RTMP_PORT: String(rtmpPort),
     // The flood test speaks as many clients (adapter-node reads the client address from it).
     ADDRESS_HEADER: 'x-forwarded-for',
   });
@@ -54,7 +59,8 @@ afterAll(async () => {
   await env?.api.disconnect();
 });
 
-const media = async (id: bigint) => (await (await fetch(`${app.url}/api/streams/${id}/media`)).json()) as { state: string; plane: string; viewers: number };
+const media = async (id: bigint) =>
+  (await (await fetch(`${app.url}/api/streams/${id}/media`)).json()) as { state: string; live: boolean; hls: boolean; plane: string; viewers: number };
 
 type Tabbed = Awaited<ReturnType<typeof viewerWithTab>>;
 const voucherOf = (t: Tabbed, id: bigint, n: bigint) => t.sign([{ watch: 0, streamId: id, ratePerSecond: RATE, ticks: n }]);
@@ -80,10 +86,10 @@ async function askToWatch(headers: Record<string, string>, id = streamId) {
 }
 
 /** A LiveKit viewer on werift: LiveKit's WHIP with a receive-only offer naming the publisher's tracks. */
-const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>, onRtp?: () => void) =>
+const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>, onRtp?: () => void, id = streamId) =>
   rtpViewer({
     baseUrl: g.url,
-    streamId,
+    streamId: id,
     onRtp,
     url: `${g.url}/whip/v1`,
     headers: liveKitWhipHeaders(g),
@@ -248,6 +254,47 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     }
   });
 
+  it('an older encoder publishes over RTMP with its stream key (H.264 High with B-frames, AAC): the stream is live in LiveKit, a paying viewer receives it over WebRTC, and it goes off air when the encoder stops', async () => {
+    const { bob } = env.accounts;
+    const id = await liveStream(env, bob);
+    const key = await streamKey(app, bob, id);
+    let encoder: ChildProcess | undefined;
+    const t = await viewerWithTab(env, app, 'lk-rtmp', RATE * 600n, RATE);
+    const tick = ticker(t, id);
+    try {
+      const startedAt = Date.now();
+      encoder = lowPriority(spawn('ffmpeg', rtmpEncoderArgs(`rtmp://127.0.0.1:${rtmpPort}/live/${key}`, 120, { audio: true }), { stdio: 'ignore' }));
+      await until(async () => (await media(id)).live, 30_000, `the RTMP stream to be live on LiveKit; server: ${app.output().slice(-800)}`);
+      console.log(`[livekit] RTMP publish → live on LiveKit in ${Date.now() - startedAt} ms`);
+      expect(app.output()).toContain(`[rtmp→livekit] stream ${id}: publishing into LiveKit (video and audio`);
+      expect(app.output()).not.toContain(key);
+
+      await tick.first;
+      const asked = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, id, tick.next() - 1n) }), id);
+      expect(asked.status, asked.body.message).toBe(201);
+      expect(asked.body.tracks).toHaveLength(2); // video and audio
+      const v = await lkViewer(asked.body, undefined, id);
+      expect(v.status, v.error).toBe(201);
+      try {
+        await until(async () => v.received().packets > 50, 15_000, 'the RTMP video from LiveKit');
+        console.log(`[livekit] RTMP publish → first video packet at a viewer in ${v.received().lastAt - startedAt} ms (or sooner)`);
+        expect(await packetsWithin(v, 2_000)).toBeGreaterThan(50);
+
+        // The encoder stops: nginx reports the end, the bridge leaves the room, the stream is off air.
+        encoder.kill('SIGKILL');
+        const stoppedAt = Date.now();
+        await until(async () => !(await media(id)).live, 10_000, 'the stream to go off air on LiveKit');
+        console.log(`[livekit] RTMP encoder stopped → off air in ${Date.now() - stoppedAt} ms`);
+        await until(async () => app.output().includes(`[rtmp→livekit] stream ${id}: ended`), 5_000, 'the bridge to end');
+      } finally {
+        await v.stop();
+      }
+    } finally {
+      tick.stop();
+      encoder?.kill('SIGKILL');
+    }
+  });
+
   it('the watch page plays from LiveKit: the studio camera publishes, a viewer opens a tab and watches, and her video plays', async () => {
     browser = await launchBrowser();
     const cora = await freshViewer(env, 'LkCora');
@@ -272,5 +319,43 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     expect(failing(p.errors)).toEqual([]);
     await p.page.context().close();
     await cam.context().close();
+  });
+
+  it('the watch page on LiveKit: the tab runs out and the frames stop within 2 s; a top-up in the page brings the video back', async () => {
+    browser ??= await launchBrowser();
+    const ria = await freshViewer(env, 'LkRia');
+    const p = await open({ browser, env, app }, [ria]);
+    await connectWallet(app, p, ria.name);
+    await go(app, p.page, `/watch/${streamId}`);
+    // 20 seconds at the stream's rate (10^6 plancks a second; 12 decimals).
+    await p.page.getByTestId('tab-deposit').fill('0.00002');
+    await p.page.getByRole('button', { name: 'Open a tab and watch' }).click();
+    await poll(() => p.page.getByTestId('video-state').textContent(), { timeout: 60_000 }).toBe('Video: playing');
+    /** Frames the <video> element has presented so far (stops growing when no frame arrives). */
+    const frames = () => p.page.locator('video').first().evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+    const framesIn = async (ms: number) => {
+      const a = await frames();
+      await new Promise((r) => setTimeout(r, ms));
+      return (await frames()) - a;
+    };
+    expect(await framesIn(1_000)).toBeGreaterThan(10);
+
+    // The tab is used up: the relay refuses the 21st second, and LiveKit stops her frames.
+    await poll(() => p.page.getByTestId('tab-meter').getAttribute('data-phase'), { timeout: 60_000 }).toBe('stopped');
+    expect(await p.page.getByTestId('tab-meter').getAttribute('data-ticks')).toBe('20');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await framesIn(2_000), 'frames presented 2–4 s after the tab ran out').toBeLessThanOrEqual(1);
+    expect(await p.page.getByTestId('video-state').textContent()).toBe('Video: stopped: your tab is used up');
+
+    // A top-up in the page: the vouchers go on, and the video plays again without a reload.
+    await p.page.getByTestId('topup-amount').fill('0.0003');
+    await p.page.getByRole('button', { name: 'Top up' }).click();
+    await poll(() => p.page.getByTestId('tab-meter').getAttribute('data-phase'), { timeout: 60_000 }).toBe('watching');
+    await poll(() => p.page.getByTestId('video-state').textContent(), { timeout: 30_000 }).toBe('Video: playing');
+    await poll(() => framesIn(1_000), { timeout: 30_000 }).toBeGreaterThan(10);
+    expect(Number(await p.page.getByTestId('tab-meter').getAttribute('data-ticks'))).toBeGreaterThan(20);
+    await screenshot(p.page, 'livekit-topped-up');
+    expect(failing(p.errors)).toEqual([]);
+    await p.page.context().close();
   });
 });

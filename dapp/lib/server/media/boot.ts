@@ -10,7 +10,8 @@
  *   VILO_RATE_LIMIT                        "<requests per second>,<burst>" per client IP (default 20,60)
  *   VILO_ICE_HOSTS                         extra ICE host addresses, comma-separated (e.g. 127.0.0.1)
  *   VILO_ICE_PORTS                         "<min>-<max>" UDP ports for ICE (default: any)
- *   VILO_RTMP_PORT                         RTMP ingest port (nginx + libnginx-mod-rtmp); HLS at /hls/ (default: off)
+ *   VILO_RTMP_PORT                         RTMP ingest port (nginx + libnginx-mod-rtmp); HLS at /hls/, and on the
+ *                                          LiveKit plane into the stream's room too (default: off)
  *   VILO_THUMBNAIL_EVERY_MS                how often a live stream's thumbnail is taken (default 30000)
  *   VILO_THUMBNAIL_DIR                     where thumbnails are kept (default: thumbs/ beside VILO_RELAY_DB)
  *   VILO_IPFS_API                          a Kubo RPC URL to add and pin each thumbnail to (default: none)
@@ -25,6 +26,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { contractChain, type TabChain, type TabSettler } from './chain.ts';
 import { LiveKitPlane } from './livekit/plane.ts';
+import { RtmpBridges } from './livekit/rtmp-bridge.ts';
 import { createMediaServer, type MediaServer } from './server.ts';
 import { TAB_MIN_OWED, TAB_QUIET_MS } from './tab-relay.ts';
 import { startRtmp, type RtmpIngest } from './rtmp.ts';
@@ -161,6 +163,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     ipfsApi: env.VILO_IPFS_API || undefined,
     log,
   });
+  const livekit = liveKitFrom(env);
   const server = createMediaServer({
     chain: tabChain,
     settler: tabSettler,
@@ -174,12 +177,20 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     },
     hlsDir: env.VILO_RTMP_PORT ? (id) => rtmp?.streamDir(id) ?? '' : undefined,
     thumbnails,
-    livekit: liveKitFrom(env),
+    livekit,
     log,
   });
   let rtmp: RtmpIngest | undefined;
+  // On the LiveKit plane an RTMP stream is published into its room too (viewers play it over WebRTC).
+  const bridges = livekit && env.VILO_RTMP_PORT ? new RtmpBridges({ plane: livekit.plane, source: (id) => rtmp!.playUrl(id), log }) : undefined;
   const rtmpStarted = env.VILO_RTMP_PORT
-    ? startRtmp({ port: Number(env.VILO_RTMP_PORT), authorize: (key) => server.streamForKey(key), log })
+    ? startRtmp({
+        port: Number(env.VILO_RTMP_PORT),
+        authorize: (key) => server.streamForKey(key),
+        onPublish: (id) => bridges?.started(id),
+        onPublishDone: (id) => bridges?.ended(id),
+        log,
+      })
         .then((r) => (rtmp = r))
         .catch((e) => log(`[rtmp] not started: ${(e as Error).message}`))
     : undefined;
@@ -191,6 +202,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     close: async () => {
       clearInterval(hlsThumbs);
       await rtmpStarted;
+      await bridges?.stop();
       await rtmp?.stop();
       await server.close();
       store.close();

@@ -6,7 +6,9 @@
  *   refused and nothing is written. An accepted stream is renamed to `s<streamId>` and pushed to an
  *   internal application that writes HLS, so the key never appears in a playlist or file name;
  * - nginx writes HLS (1 s fragments) under `hlsDir/s<streamId>/`; the media server serves those files
- *   only to paying viewers (GET /hls/:streamId/:file, the same gate as WHEP).
+ *   only to paying viewers (GET /hls/:streamId/:file, the same gate as WHEP);
+ * - on the LiveKit plane the stream is also read back over loopback (`playUrl`) and published into
+ *   its LiveKit room (livekit/rtmp-bridge.ts), so RTMP viewers watch over WebRTC too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,8 @@ export interface RtmpIngest {
   hlsDir: string;
   /** Directory of a stream's HLS files (exists once it publishes). */
   streamDir(streamId: bigint): string;
+  /** Where nginx plays an accepted stream back, to this machine only. */
+  playUrl(streamId: bigint): string;
   stop(): Promise<void>;
 }
 
@@ -37,6 +41,10 @@ export async function startRtmp(o: {
   port: number;
   /** The stream a key publishes, or undefined to refuse it. */
   authorize: (key: string) => bigint | undefined;
+  /** A publish was accepted: nginx serves it on `playUrl(id)` (loopback) from now on. */
+  onPublish?: (streamId: bigint) => void;
+  /** An accepted publish ended. */
+  onPublishDone?: (streamId: bigint) => void;
   log?: (line: string) => void;
   nginx?: string;
 }): Promise<RtmpIngest> {
@@ -51,12 +59,22 @@ export async function startRtmp(o: {
   const callback = await listen((body) => {
     const form = new URLSearchParams(body);
     const key = form.get('name') ?? '';
+    if (form.get('call') === 'publish_done') {
+      // nginx names the stream as renamed (s<id>) or as published (the key), depending on when it ends.
+      const id = /^s[0-9]{1,20}$/.test(key) ? BigInt(key.slice(1)) : o.authorize(key);
+      if (id !== undefined) {
+        o.log?.(`[rtmp] stream ${id}: publishing ended`);
+        o.onPublishDone?.(id);
+      }
+      return { status: 200 };
+    }
     const id = form.get('call') === 'publish' && form.get('app') === 'live' ? o.authorize(key) : undefined;
     if (id === undefined) {
       o.log?.('[rtmp] publish refused: unknown stream key');
       return { status: 401 };
     }
     o.log?.(`[rtmp] stream ${id}: publishing`);
+    o.onPublish?.(id);
     return { status: 302, location: `s${id}` };
   });
 
@@ -82,6 +100,7 @@ rtmp {
       record off;
       deny play all;
       on_publish http://127.0.0.1:${callback.port}/publish;
+      on_publish_done http://127.0.0.1:${callback.port}/publish_done;
       push rtmp://127.0.0.1:${o.port}/hls;
     }
     application hls {
@@ -89,6 +108,8 @@ rtmp {
       record off;
       allow publish 127.0.0.1;
       deny publish all;
+      # Read back over loopback only: the bridge into LiveKit (livekit/rtmp-bridge.ts).
+      allow play 127.0.0.1;
       deny play all;
       hls on;
       hls_path ${hlsDir};
@@ -118,6 +139,7 @@ rtmp {
     port: o.port,
     hlsDir,
     streamDir: (id) => join(hlsDir, `s${id}`),
+    playUrl: (id) => `rtmp://127.0.0.1:${o.port}/hls/s${id}`,
     stop: async () => {
       nginx.kill('SIGQUIT');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
