@@ -1,7 +1,8 @@
 /**
- * The app's Node server hooks: one media server (WHIP/WHEP SFU, payment gate, voucher relay; see
- * docs/media.md), the history (event indexer and its API, docs/history.md) and the chat (WebSocket,
- * dapp/lib/server/chat) made at start-up, routed to for their paths; everything else is SvelteKit's.
+ * The app's Node server hooks: one media server (WHIP/WHEP or LiveKit tokens, payment gate, voucher
+ * relay; see docs/media.md), the history (event indexer and its API, docs/history.md) and the chat
+ * (WebSocket, dapp/lib/server/chat) made at start-up. Their endpoints are one route table
+ * (lib/server/router.ts); a path none of them has is SvelteKit's.
  */
 import type { Handle, ServerInit } from '@sveltejs/kit';
 import { env } from '$env/dynamic/private';
@@ -10,12 +11,15 @@ import type { MediaServer } from '$lib/server/media/server';
 import { bootHistory, type HistoryServer } from '$lib/server/history/boot';
 import { bootChat, type ChatServer } from '$lib/server/chat/boot';
 import { SESSION_COOKIE, sessionCookies } from '$lib/server/auth';
+import { Refusal } from '$lib/server/refusals';
+import { Router } from '$lib/server/router';
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 
 let media: MediaServer | undefined;
 let history: HistoryServer | undefined;
 let chat: ChatServer | undefined;
+let router: Router | undefined;
 
 /** What the chat's rows belong to: the deployment (its registry's address names its streams). */
 function deploymentScope(): string {
@@ -54,6 +58,21 @@ export const init: ServerInit = async () => {
   media = server;
   history = bootHistory(env, console.log, { tipped: (t) => chat?.tipped(t) });
   chat = bootChat({ history, media: server, account: accountOf, scope: deploymentScope() });
+  router = new Router(
+    [
+      ...server.routes,
+      ...history.routes,
+      {
+        // Reached only by a chat connection made before the upgrade listener was attached (or by plain HTTP).
+        method: 'GET',
+        path: '/api/chat/*',
+        handler: () => {
+          throw new Refusal('UpgradeRequired', 'the chat speaks WebSocket: connect again', { Upgrade: 'websocket' });
+        },
+      },
+    ],
+    { log: console.log },
+  );
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -66,27 +85,15 @@ export const init: ServerInit = async () => {
 };
 
 export const handle: Handle = async ({ event, resolve }) => {
-  const p = event.url.pathname;
   chat?.attach((event.platform as { req?: IncomingMessage } | undefined)?.req);
-  if (p.startsWith('/api/chat/')) {
-    // Reached only by a chat connection made before the upgrade listener was attached (or by plain HTTP).
-    return new Response(JSON.stringify({ error: 'UpgradeRequired', message: 'the chat speaks WebSocket: connect again' }), {
-      status: 426,
-      headers: { 'Content-Type': 'application/json', Upgrade: 'websocket' },
-    });
-  }
-  if (history && p.startsWith('/api/history/')) {
-    const res = await history.handle(event.request);
-    if (res) return res;
-  }
-  if (media && (p.startsWith('/whip/') || p.startsWith('/whep/') || p.startsWith('/hls/') || p.startsWith('/thumbs/') || p.startsWith('/api/') || p === '/metrics')) {
+  if (router) {
     let ip = 'unknown';
     try {
       ip = event.getClientAddress();
     } catch {
       /* not known (prerendering) */
     }
-    const res = await media.handle(event.request, ip);
+    const res = await router.handle(event.request, ip);
     if (res) return res;
   }
   return resolve(event);

@@ -304,7 +304,7 @@ describe('the chat behind the app server (boot.ts)', () => {
   it("refuses another site's page and a sandboxed frame's Origin (null), and the server lives on", async () => {
     const { bootChat } = await import('./boot.ts');
     const chat = bootChat({
-      history: { database: Promise.resolve(null), handle: async () => null, close: async () => {} },
+      history: { database: Promise.resolve(null), routes: [], close: async () => {} },
       media: { chain: { stream: async () => ({ creator: CREATOR, live: true }), hasSubscription: async () => false }, paying: async () => false } as never,
       account: () => null,
       scope: 'boot test',

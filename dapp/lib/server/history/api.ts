@@ -1,6 +1,7 @@
 /**
- * The history's REST API (read only; docs/history.md). One route table; every handler gets its
- * parsed parameters and returns JSON (or CSV). Bad input is a 400 with a named error before any query.
+ * The history's REST API (read only; docs/history.md): its routes in the app's one route table
+ * (router.ts); every handler parses its parameters and returns JSON (or CSV). Bad input is a 400 with
+ * a named error before any query; while the history is off or starting, a 503 that says so.
  *
  *   GET /api/history/status                                   → {state: 'ready', ...IndexerStatus} (always 200: also 'off', 'starting', 'failed')
  *   GET /api/history/accounts/:address/payments?limit&before  → Page<LedgerItem> (watching, subscriptions, tips)
@@ -15,13 +16,19 @@
  * Default: the last 30 days. `limit` 1–200 (default 50).
  */
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
-import { HttpError, errorResponse, json } from '../media/http.ts';
+import { Refusal, type RefusalName } from '../refusals.ts';
+import type { Ask, Route } from '../router.ts';
+import { json } from '../media/http.ts';
 import type { IndexerStatus } from './indexer.ts';
 import { BUCKETS, History, earningsCsv, parseCursor, type Bucket } from './queries.ts';
 
 export interface HistoryApiOptions {
-  history: History;
+  /** The history's queries, once its database is open and its indexer running (null until then). */
+  history: () => History | null;
+  /** The indexer's status (while `history` is non-null). */
   status: () => IndexerStatus;
+  /** Why there is no history now: off, starting or failed, with a sentence (null: there is one). */
+  unavailable?: () => { state: 'off' | 'starting' | 'failed'; message: string } | null;
   /** The chain's token, for the CSV's unit column. */
   token: () => { decimals: number; symbol: string };
   now?: () => number;
@@ -31,10 +38,8 @@ const DAY = 86_400_000;
 /** Longest range one request may ask for, so that a query stays bounded: a year and a day. */
 const MAX_RANGE_MS = 367 * DAY;
 
-type Params = { q: URLSearchParams; m: RegExpExecArray };
-
-function bad(name: string, message: string): never {
-  throw new HttpError(400, name, message);
+function bad(name: RefusalName, message: string): never {
+  throw new Refusal(name, message);
 }
 
 /** An SS58 address in the chain's generic form (prefix 42), as the contracts' events carry it. */
@@ -82,73 +87,76 @@ function streamId(raw: string): bigint {
   return BigInt(raw);
 }
 
-export function historyApi(o: HistoryApiOptions): (req: Request) => Promise<Response | null> {
-  const { history: h } = o;
+export function historyRoutes(o: HistoryApiOptions): Route[] {
   const now = () => Math.max((o.now ?? Date.now)(), o.status().indexedTo?.atMs ?? 0);
   const withStatus = <T extends object>(body: T) => ({ ...body, indexedTo: o.status().indexedTo });
-  const routes: [RegExp, (p: Params) => Promise<Response>][] = [
-    [/^\/api\/history\/status$/, async () => json(200, { state: 'ready', ...o.status() })],
-    [/^\/api\/history\/accounts\/([^/]+)\/payments$/, async ({ q, m }) => json(200, withStatus(await h.payments(address(m[1]), paging(q))))],
-    [/^\/api\/history\/accounts\/([^/]+)\/activity$/, async ({ q, m }) => json(200, withStatus(await h.activity(address(m[1]), paging(q))))],
-    [
-      /^\/api\/history\/accounts\/([^/]+)\/subscriptions$/,
-      async ({ q, m }) => {
-        const as = q.get('as') ?? 'viewer';
-        if (as !== 'viewer' && as !== 'creator') bad('BadParameter', `as must be viewer or creator, got "${as}"`);
-        return json(200, withStatus(await h.subscriptions(address(m[1]), as, paging(q))));
-      },
-    ],
-    [
-      /^\/api\/history\/creators\/([^/]+)\/earnings$/,
-      async ({ q, m }) => {
-        const creator = address(m[1]);
-        const r = { ...range(q, now()), bucket: bucket(q) };
-        const [buckets, totals] = await Promise.all([h.earnings(creator, r), h.earningsTotals(creator)]);
-        return json(200, withStatus({ fromMs: r.fromMs, toMs: r.toMs, bucket: r.bucket, buckets, totals }));
-      },
-    ],
-    [
-      /^\/api\/history\/creators\/([^/]+)\/earnings\.csv$/,
-      async ({ q, m }) => {
-        const creator = address(m[1]);
-        const r = range(q, now());
-        const csv = earningsCsv(await h.earningRows(creator, r), o.token());
-        const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-        return new Response(csv, {
-          status: 200,
-          headers: {
-            'Content-Type': 'text/csv; charset=utf-8',
-            'Content-Disposition': `attachment; filename="earnings-${creator.slice(0, 8)}-${day(r.fromMs)}-${day(r.toMs - 1)}.csv"`,
-          },
-        });
-      },
-    ],
-    [
-      /^\/api\/history\/streams\/([^/]+)\/audience$/,
-      async ({ q, m }) => {
-        const id = streamId(m[1]);
-        const r = { ...range(q, now()), bucket: bucket(q) };
-        return json(200, withStatus({ fromMs: r.fromMs, toMs: r.toMs, bucket: r.bucket, buckets: await h.audience(id, r) }));
-      },
-    ],
-    [/^\/api\/history\/streams\/([^/]+)\/tips$/, async ({ q, m }) => json(200, withStatus(await h.tips(streamId(m[1]), paging(q))))],
-  ];
-
-  return async (req) => {
-    const url = new URL(req.url);
-    if (!url.pathname.startsWith('/api/history/')) return null;
-    for (const [re, handler] of routes) {
-      const m = re.exec(url.pathname);
-      if (!m) continue;
-      if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'MethodNotAllowed', message: 'the history is read only' }, { Allow: 'GET' });
-      try {
-        return await handler({ q: url.searchParams, m });
-      } catch (e) {
-        if (e instanceof HttpError) return errorResponse(e);
-        console.error('[history]', e);
-        return json(503, { error: 'HistoryUnavailable', message: 'the history database did not answer' });
+  /** A GET route whose handler runs only once the history is there, a failing query answered 503. */
+  const get = (path: string, handler: (h: History, q: URLSearchParams, p: Record<string, string>) => Promise<Response>): Route => ({
+    method: 'GET',
+    path,
+    handler: async ({ url, params }: Ask) => {
+      const h = o.history();
+      const u = o.unavailable?.();
+      if (!h || u) {
+        throw new Refusal(u?.state === 'off' ? 'HistoryOff' : 'HistoryStarting', u?.message ?? 'The history is starting; try again in a moment.');
       }
-    }
-    return json(404, { error: 'NotFound', message: `no history endpoint ${url.pathname}` });
-  };
+      try {
+        return await handler(h, url.searchParams, params);
+      } catch (e) {
+        if (e instanceof Refusal) throw e;
+        console.error('[history]', e);
+        throw new Refusal('HistoryUnavailable', 'the history database did not answer');
+      }
+    },
+  });
+  return [
+    {
+      method: 'GET',
+      path: '/api/history/status',
+      handler: () => {
+        const u = o.unavailable?.() ?? (o.history() ? null : { state: 'starting' as const, message: 'The history is starting; try again in a moment.' });
+        return json(200, u ?? { state: 'ready', ...o.status() });
+      },
+    },
+    get('/api/history/accounts/:address/payments', async (h, q, p) => json(200, withStatus(await h.payments(address(p.address), paging(q))))),
+    get('/api/history/accounts/:address/activity', async (h, q, p) => json(200, withStatus(await h.activity(address(p.address), paging(q))))),
+    get('/api/history/accounts/:address/subscriptions', async (h, q, p) => {
+      const as = q.get('as') ?? 'viewer';
+      if (as !== 'viewer' && as !== 'creator') bad('BadParameter', `as must be viewer or creator, got "${as}"`);
+      return json(200, withStatus(await h.subscriptions(address(p.address), as, paging(q))));
+    }),
+    get('/api/history/creators/:address/earnings', async (h, q, p) => {
+      const creator = address(p.address);
+      const r = { ...range(q, now()), bucket: bucket(q) };
+      const [buckets, totals] = await Promise.all([h.earnings(creator, r), h.earningsTotals(creator)]);
+      return json(200, withStatus({ fromMs: r.fromMs, toMs: r.toMs, bucket: r.bucket, buckets, totals }));
+    }),
+    get('/api/history/creators/:address/earnings.csv', async (h, q, p) => {
+      const creator = address(p.address);
+      const r = range(q, now());
+      const csv = earningsCsv(await h.earningRows(creator, r), o.token());
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      return new Response(csv, {
+        status: 200,
+        headers: {
+          'Content-Type': 'text/csv; charset=utf-8',
+          'Content-Disposition': `attachment; filename="earnings-${creator.slice(0, 8)}-${day(r.fromMs)}-${day(r.toMs - 1)}.csv"`,
+        },
+      });
+    }),
+    get('/api/history/streams/:id/audience', async (h, q, p) => {
+      const id = streamId(p.id);
+      const r = { ...range(q, now()), bucket: bucket(q) };
+      return json(200, withStatus({ fromMs: r.fromMs, toMs: r.toMs, bucket: r.bucket, buckets: await h.audience(id, r) }));
+    }),
+    get('/api/history/streams/:id/tips', async (h, q, p) => json(200, withStatus(await h.tips(streamId(p.id), paging(q))))),
+    // Any other path under /api/history/ is the history's to refuse (not a page of the app's).
+    {
+      method: 'GET',
+      path: '/api/history/*',
+      handler: ({ url }) => {
+        throw new Refusal('NotFound', `no history endpoint ${url.pathname}`);
+      },
+    },
+  ];
 }

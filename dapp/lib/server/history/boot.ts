@@ -11,17 +11,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
-import { json } from '../media/http.ts';
 import { DEFAULT_RELAY_DB } from '../media/boot.ts';
 import { openDatabase, redact, type Sql } from './db.ts';
-import { historyApi } from './api.ts';
-import { Indexer, type FetchedBlock } from './indexer.ts';
+import { historyRoutes } from './api.ts';
+import type { Route } from '../router.ts';
+import { Indexer, type FetchedBlock, type IndexerStatus } from './indexer.ts';
 import type { ContractName } from './ledger.ts';
 import { History } from './queries.ts';
 
 export interface HistoryServer {
-  /** A response for /api/history/… paths, null for others. */
-  handle(req: Request): Promise<Response | null>;
+  /** The history API's routes (api.ts), for the app's route table: they answer 503 until it is ready. */
+  routes: Route[];
   /** The history's database once open (the chat keeps its messages there too); null when off. */
   database: Promise<Sql | null>;
   close(): Promise<void>;
@@ -46,19 +46,16 @@ export function bootHistory(env: Record<string, string | undefined>, log: (l: st
   const where = env.VILO_HISTORY_DB || join(dirname(env.VILO_RELAY_DB || DEFAULT_RELAY_DB), 'history');
   if (where === 'off' || !env.VILO_CHAIN_URL || !env.VILO_DEPLOYMENT) {
     const why = where === 'off' ? 'VILO_HISTORY_DB is off' : 'VILO_CHAIN_URL and VILO_DEPLOYMENT are not set';
+    const off = { state: 'off' as const, message: `This server keeps no history (${why}).` };
     return {
-      handle: async (req) => {
-        const p = new URL(req.url).pathname;
-        if (!p.startsWith('/api/history/')) return null;
-        const message = `This server keeps no history (${why}).`;
-        return p === '/api/history/status' ? json(200, { state: 'off', message }) : json(503, { error: 'HistoryOff', message });
-      },
+      routes: historyRoutes({ history: () => null, status: () => ({}) as IndexerStatus, unavailable: () => off, token: () => ({ decimals: 12, symbol: 'UNIT' }) }),
       database: Promise.resolve(null),
       close: async () => {},
     };
   }
   const deployment = JSON.parse(readFileSync(env.VILO_DEPLOYMENT, 'utf8')) as DeploymentFile;
-  let handler: ((req: Request) => Promise<Response | null>) | null = null;
+  let history: History | null = null;
+  let token = { decimals: 12, symbol: 'UNIT' };
   let db: Sql | undefined;
   let indexer: Indexer | undefined;
   let api: ApiPromise | undefined;
@@ -82,11 +79,11 @@ export function bootHistory(env: Record<string, string | undefined>, log: (l: st
     };
     indexer = await Indexer.open({ api, db, contracts, startBlock: await deploymentStart(api, deployment), log, onBlock });
     const props = api.registry.getChainProperties();
-    const token = {
+    token = {
       decimals: props?.tokenDecimals.unwrapOr(undefined)?.[0]?.toNumber() ?? 12,
       symbol: props?.tokenSymbol.unwrapOr(undefined)?.[0]?.toString() ?? 'UNIT',
     };
-    handler = historyApi({ history: new History(db), status: () => indexer!.status(), token: () => token });
+    history = new History(db);
     indexer.start();
     log(`[history] indexing from block ${indexer.status().fromBlock} into ${db.engine === 'postgres' ? redact(where) : where} (${db.engine})`);
   })().catch((e: Error) => {
@@ -98,15 +95,12 @@ export function bootHistory(env: Record<string, string | undefined>, log: (l: st
       (d) => d,
       () => null,
     ),
-    async handle(req) {
-      const p = new URL(req.url).pathname;
-      if (!p.startsWith('/api/history/')) return null;
-      if (!handler) {
-        const message = failed ?? 'The history is starting; try again in a moment.';
-        return p === '/api/history/status' ? json(200, { state: failed ? 'failed' : 'starting', message }) : json(503, { error: 'HistoryStarting', message });
-      }
-      return handler(req);
-    },
+    routes: historyRoutes({
+      history: () => history,
+      status: () => indexer!.status(),
+      unavailable: () => (history ? null : failed ? { state: 'failed', message: failed } : { state: 'starting', message: 'The history is starting; try again in a moment.' }),
+      token: () => token,
+    }),
     async close() {
       closed = true;
       await provider.disconnect().catch(() => {});

@@ -8,7 +8,8 @@ import { openDatabase, type Sql } from './db.ts';
 import { writeBlock, type FetchedBlock } from './indexer.ts';
 import { toLedger, type IndexedEvent } from './ledger.ts';
 import { History, earningsCsv } from './queries.ts';
-import { historyApi } from './api.ts';
+import { historyRoutes } from './api.ts';
+import { Router } from '../router.ts';
 import { SCHEMA } from './schema.ts';
 import { startPostgres, type Postgres } from '../../../../tests/postgres.ts';
 
@@ -179,7 +180,9 @@ describe('the history API', () => {
     const known = { viewers: new Map<string, string>(), creators: new Map<string, string>() };
     for (const b of blocks()) await writeBlock(db, b, known);
     const status = { engine: 'pglite' as const, fromBlock: 101, indexedTo: { number: 108, hash: '0x', atMs: T0 }, finalized: 108, syncing: false, lastError: null };
-    api = historyApi({ history: new History(db), status: () => status, token: () => ({ decimals: 12, symbol: 'UNIT' }), now: () => T0 + 2 * DAY });
+    const history = new History(db);
+    const router = new Router(historyRoutes({ history: () => history, status: () => status, token: () => ({ decimals: 12, symbol: 'UNIT' }), now: () => T0 + 2 * DAY }));
+    api = (r) => router.handle(r);
   }, 60_000);
   afterAll(() => db?.close());
   const get = async (path: string) => (await api(new Request(`http://h${path}`)))!;

@@ -1,27 +1,14 @@
-/** Small HTTP helpers of the media server: named JSON errors, bounded bodies, a per-IP token bucket. */
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    override readonly name: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Small HTTP helpers of the app's server: JSON answers, bounded bodies, a per-IP token bucket. */
+import { Refusal } from '../refusals.ts';
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
 }
 
-export function errorResponse(e: HttpError): Response {
-  return json(e.status, { error: e.name, message: e.message });
-}
-
 /** Reads a body of at most `max` bytes; a larger one is refused with 413 without reading it all. */
 export async function readBody(req: Request, max: number): Promise<string> {
   const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > max) throw new HttpError(413, 'BodyTooLarge', `the body is larger than ${max} bytes`);
+  if (declared > max) throw new Refusal('BodyTooLarge', `the body is larger than ${max} bytes`);
   if (!req.body) return '';
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -32,7 +19,7 @@ export async function readBody(req: Request, max: number): Promise<string> {
     size += value.byteLength;
     if (size > max) {
       await reader.cancel().catch(() => {});
-      throw new HttpError(413, 'BodyTooLarge', `the body is larger than ${max} bytes`);
+      throw new Refusal('BodyTooLarge', `the body is larger than ${max} bytes`);
     }
     chunks.push(value);
   }

@@ -7,6 +7,7 @@
  * (`replaceRTP`) and the publisher is asked for a keyframe (PLI), so the picture resumes at once.
  */
 import { randomUUID } from 'node:crypto';
+import { Refusal } from '../refusals.ts';
 import {
   MediaStreamTrack,
   RTCPeerConnection,
@@ -16,8 +17,11 @@ import {
   type PeerConfig,
 } from 'werift';
 
-export class SdpError extends Error {
-  override name = 'MalformedSdp';
+/** An offer the SFU cannot take: refused as 400 MalformedSdp. */
+export class SdpError extends Refusal {
+  constructor(message: string) {
+    super('MalformedSdp', message);
+  }
 }
 
 const VIDEO_FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }];

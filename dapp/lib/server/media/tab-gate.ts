@@ -15,7 +15,7 @@
  * dispute window (10 min by default) leaves the relay ample time to settle.
  */
 import { withTimeout, type ChainTab, type TabChain } from './chain.ts';
-import { HttpError } from './http.ts';
+import { Refusal } from '../refusals.ts';
 import { owed, type Signed } from '../../protocol/owed.ts';
 
 export { owed, type Signed };
@@ -24,7 +24,7 @@ export { owed, type Signed };
 export type Decision = { open: true } | { open: false; reason: string; message: string };
 
 export class TabGate {
-  private readonly readings = new Map<bigint, { value?: ChainTab; error?: HttpError; at: number; goodAt: number }>();
+  private readonly readings = new Map<bigint, { value?: ChainTab; error?: Refusal; at: number; goodAt: number }>();
   private readonly refreshing = new Map<bigint, Promise<void>>();
   private readonly advancedAt = new Map<string, number>();
   private readonly signed = new Map<bigint, Map<number, { ticks: bigint; ratePerSecond: bigint }>>();
@@ -89,7 +89,7 @@ export class TabGate {
 
   /**
    * The tab as last read, if read within `maxAgeMs` (default: as long as it is trusted); otherwise
-   * read now. Throws HttpError: 404 NoTab, 503 ChainUnavailable, 503 Busy.
+   * read now. Throws a Refusal: NoTab, ChainUnavailable, Busy.
    *
    * A request naming a tab this server has never read costs a chain read, so such reads are bounded
    * (a flood of well-formed vouchers for made-up tabs must not starve the reads of tabs that pay):
@@ -112,7 +112,7 @@ export class TabGate {
   /** A read of a tab never read successfully, within the bound on such reads. */
   private async firstRead(tabId: bigint): Promise<void> {
     if (!this.refreshing.has(tabId) && this.firstReads >= this.maxFirstReads) {
-      throw new HttpError(503, 'Busy', `the server is already reading ${this.firstReads} tabs it has not seen before: try again in a moment`);
+      throw new Refusal('Busy', `the server is already reading ${this.firstReads} tabs it has not seen before: try again in a moment`);
     }
     this.firstReads++;
     try {
@@ -147,15 +147,15 @@ export class TabGate {
   }
 
   /** Rules 1 and 3 for `tab` with these signed counts: the refusal, or null. */
-  refusal(tab: ChainTab, signed: Signed): HttpError | null {
-    if (tab.closing) return new HttpError(409, 'TabClosing', `tab ${tab.id} is closing: open a new tab to keep watching`);
+  refusal(tab: ChainTab, signed: Signed): Refusal | null {
+    if (tab.closing) return new Refusal('TabClosing', `tab ${tab.id} is closing: open a new tab to keep watching`);
     const relay = this.o.relayAddress?.();
     if (relay && tab.relay !== relay) {
-      return new HttpError(403, 'OtherRelay', `tab ${tab.id} is served by the relay ${tab.relay}, not this one (${relay})`);
+      return new Refusal('OtherRelay', `tab ${tab.id} is served by the relay ${tab.relay}, not this one (${relay})`);
     }
     const due = owed(tab, signed);
     if (due > tab.balance) {
-      return new HttpError(402, 'TabExhausted', `the tab holds ${tab.balance} plancks; its watches would owe ${due}: top up to keep watching`);
+      return new Refusal('TabExhausted', `the tab holds ${tab.balance} plancks; its watches would owe ${due}: top up to keep watching`);
     }
     return null;
   }
@@ -168,14 +168,14 @@ export class TabGate {
         (value) => {
           const t = this.now();
           if (!value) {
-            this.readings.set(tabId, { error: new HttpError(404, 'NoTab', `there is no open tab ${tabId}: open one to watch`), at: t, goodAt: 0 });
+            this.readings.set(tabId, { error: new Refusal('NoTab', `there is no open tab ${tabId}: open one to watch`), at: t, goodAt: 0 });
             return;
           }
           this.readings.set(tabId, { value, at: t, goodAt: t });
         },
         (e: Error) => {
           const prev = this.readings.get(tabId);
-          const error = new HttpError(503, 'ChainUnavailable', `the chain cannot be read, so nothing is served: ${e.message}`);
+          const error = new Refusal('ChainUnavailable', `the chain cannot be read, so nothing is served: ${e.message}`);
           this.readings.set(tabId, { value: prev?.value, goodAt: prev?.goodAt ?? 0, at: this.now(), error });
         },
       )

@@ -1,0 +1,65 @@
+/**
+ * Publishing (WHIP): `POST /whip/:stream` with the stream key or a creator-signed request and an SDP
+ * offer → 201 + the answer + Location; `DELETE /whip/:stream/:resource` ends it. On the LiveKit plane
+ * the offer is handed to LiveKit with a 1-minute publisher token (LiveKit never sees the key).
+ */
+import { randomBytes } from 'node:crypto';
+import { Refusal } from '../../refusals.ts';
+import type { Route } from '../../router.ts';
+import { MAX_SDP_BYTES, sdpBody, streamIdOf, type MediaContext } from '../context.ts';
+import { LiveKitRefusal, roomOf } from '../livekit/plane.ts';
+import type { Publishers } from '../publishers.ts';
+import { checkSdp } from '../sfu.ts';
+
+export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[] {
+  const { sfu, lk } = ctx;
+  return [
+    {
+      method: 'POST',
+      path: '/whip/:stream',
+      handler: async ({ req, params }) => {
+        const streamId = streamIdOf(params.stream);
+        await publishers.check(streamId, req.headers.get('authorization'));
+        const offer = await sdpBody(req);
+        if (lk) {
+          checkSdp(offer, MAX_SDP_BYTES);
+          const token = await lk.plane.publisherToken(streamId);
+          const { answer, location } = await lk.plane.whip(offer, token).catch((e: Error) => {
+            if (e instanceof LiveKitRefusal && e.status === 400) throw new Refusal('MalformedSdp', e.message);
+            throw new Refusal('MediaPlaneUnavailable', `the media plane did not take the offer: ${e.message}`);
+          });
+          const resource = randomBytes(12).toString('base64url');
+          lk.publishers.set(resource, { streamId, location, token });
+          if (lk.publishers.size > 10_000) lk.publishers.delete(lk.publishers.keys().next().value!);
+          void lk.rooms.poll();
+          ctx.log(`[whip] stream ${streamId}: publisher connected to LiveKit room ${roomOf(streamId)}`);
+          return new Response(answer, { status: 201, headers: { 'Content-Type': 'application/sdp', Location: `/whip/${streamId}/${resource}` } });
+        }
+        const { publisher, answer } = await sfu.publish(streamId, offer);
+        ctx.log(`[whip] stream ${streamId}: publisher ${publisher.id} connected (${Object.values(publisher.codecs).map((c) => c?.mimeType).join(', ')})`);
+        return new Response(answer, { status: 201, headers: { 'Content-Type': 'application/sdp', Location: `/whip/${streamId}/${publisher.id}` } });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/whip/:stream/:resource',
+      handler: async ({ params }) => {
+        const id = streamIdOf(params.stream);
+        if (lk) {
+          const pub = lk.publishers.get(params.resource);
+          if (!pub || pub.streamId !== id) throw new Refusal('NoSuchResource', 'no such publishing session');
+          lk.publishers.delete(params.resource);
+          await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
+          await lk.plane.remove(id, 'publisher').catch(() => false);
+          void lk.rooms.poll();
+          ctx.log(`[whip] stream ${id}: publisher left LiveKit`);
+        } else {
+          if (!(await sfu.unpublish(id, params.resource))) throw new Refusal('NoSuchResource', 'no such publishing session');
+          ctx.log(`[whip] stream ${id}: publisher ${params.resource} left`);
+        }
+        return new Response(null, { status: 200 });
+      },
+    },
+    { method: 'OPTIONS', path: '/whip/:stream', handler: () => new Response(null, { status: 204, headers: { Allow: 'POST, DELETE, OPTIONS' } }) },
+  ];
+}
