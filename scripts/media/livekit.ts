@@ -35,6 +35,8 @@ export interface LiveKit {
   pid?: number;
   /** The UDP port every peer's media uses on this node (its ICE candidates name it). */
   udpPort?: number;
+  /** The ports it listens on (to start it again in its place: `startLiveKit({ports, keys})`). */
+  ports?: { port: number; tcpPort: number; udpPort: number };
   /** Stops the server if this process started it; resolves once the process is gone. */
   stop(): Promise<void>;
   /** Kills the server at once, as a crashed machine would (tests of failover). */
@@ -104,7 +106,15 @@ async function waitForHttp(url: string, timeoutMs: number, dead: () => string | 
 
 /** Starts a LiveKit node (or uses `LIVEKIT_URL`). */
 export async function startLiveKit(
-  o: { redisUrl?: string; /** The nodes of one cluster share one key. */ keys?: { apiKey: string; apiSecret: string }; env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+  o: {
+    redisUrl?: string;
+    /** The nodes of one cluster share one key. */
+    keys?: { apiKey: string; apiSecret: string };
+    /** Listen on these (a node restarted in place of one that stopped); default: free ports. */
+    ports?: { port: number; tcpPort: number; udpPort: number };
+    env?: NodeJS.ProcessEnv;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<LiveKit> {
   const env = o.env ?? process.env;
   if (env.LIVEKIT_URL) {
@@ -112,7 +122,7 @@ export async function startLiveKit(
     return { url: env.LIVEKIT_URL, apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET, nodeId: 'external', stop: async () => {}, kill: async () => {} };
   }
   const bin = findLiveKitServer(env);
-  const [port, tcpPort, udpPort] = [await freePort(), await freePort(), await freePort()];
+  const { port, tcpPort, udpPort } = o.ports ?? { port: await freePort(), tcpPort: await freePort(), udpPort: await freePort() };
   const apiKey = o.keys?.apiKey ?? `vilo${randomBytes(6).toString('hex')}`;
   const apiSecret = o.keys?.apiSecret ?? randomBytes(32).toString('base64url');
   const dir = mkdtempSync(join(tmpdir(), 'vilo-livekit-'));
@@ -155,7 +165,7 @@ export async function startLiveKit(
     await end('SIGKILL');
     throw e;
   }
-  return { url, apiKey, apiSecret, nodeId: nodeId || `port-${port}`, pid: child.pid, udpPort, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+  return { url, apiKey, apiSecret, nodeId: nodeId || `port-${port}`, pid: child.pid, udpPort, ports: { port, tcpPort, udpPort }, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }
 
 /** A Redis server of its own (Debian's redis-server, installed by setup) on a free port, nothing saved to disk. */

@@ -358,4 +358,46 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     expect(failing(p.errors)).toEqual([]);
     await p.page.context().close();
   });
+
+  // Last in this file: it restarts the LiveKit server every test above uses.
+  it('the LiveKit server dies mid-stream: the watch page stops paying within seconds, and once it is back and the encoder publishes again she watches and pays on', async () => {
+    browser ??= await launchBrowser();
+    const tess = await freshViewer(env, 'LkTess');
+    const p = await open({ browser, env, app }, [tess]);
+    await connectWallet(app, p, tess.name);
+    await go(app, p.page, `/watch/${streamId}`);
+    await p.page.getByTestId('tab-deposit').fill('0.0006');
+    await p.page.getByRole('button', { name: 'Open a tab and watch' }).click();
+    await poll(() => p.page.getByTestId('video-state').textContent(), { timeout: 60_000 }).toBe('Video: playing');
+    const ticks = async () => Number(await p.page.getByTestId('tab-meter').getAttribute('data-ticks'));
+    const phase = () => p.page.getByTestId('tab-meter').getAttribute('data-phase');
+    const frames = () => p.page.locator('video').first().evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+    await poll(ticks, { timeout: 10_000 }).toBeGreaterThan(2);
+
+    // The media node dies (as a crashed machine would): no video, and the page stops signing
+    // seconds once the stream is no longer on air (LIVE comes from LiveKit: 3 s of silence).
+    const atKill = await ticks();
+    const killedAt = Date.now();
+    await lk.kill();
+    await poll(phase, { timeout: 15_000 }).toBe('off-air');
+    const pausedAfterMs = Date.now() - killedAt;
+    const atPause = await ticks();
+    console.log(`[livekit] node killed: the page paused after ${pausedAfterMs} ms, having signed ${atPause - atKill} s more`);
+    expect(atPause - atKill, 'seconds signed after the node died').toBeLessThanOrEqual(7);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await ticks(), 'nothing signed while off air').toBe(atPause);
+
+    // The node comes back in its place, the encoder publishes again: she watches and pays on, the
+    // same watch (no wallet, no reload), from where she paused.
+    lk = await startLiveKit({ ports: lk.ports, keys: { apiKey: lk.apiKey, apiSecret: lk.apiSecret } });
+    await publisher.stop();
+    publisher = await encoderPublisher({ baseUrl: app.url, streamId, streamKey: await streamKey(app, env.accounts.bob, streamId), size: '640x360', bitrate: '600k' });
+    await poll(phase, { timeout: 30_000 }).toBe('watching');
+    await poll(() => p.page.getByTestId('video-state').textContent(), { timeout: 30_000 }).toBe('Video: playing');
+    const f = await frames();
+    await poll(async () => (await frames()) - f, { timeout: 30_000 }).toBeGreaterThan(10);
+    expect(await ticks()).toBeGreaterThan(atPause);
+    expect(failing(p.errors)).toEqual([]);
+    await p.page.context().close();
+  });
 });

@@ -37,7 +37,7 @@ export class TabPlayback {
 
   /** Whether the tab is watching this page's stream now. */
   get here(): boolean {
-    return this.tabs.watching?.streamId === this.streamId;
+    return this.tabs.session.watching?.streamId === this.streamId;
   }
 
   /**
@@ -89,8 +89,8 @@ export class TabPlayback {
       video,
       streamId: this.streamId,
       headers: () => {
-        const w = this.tabs.watching;
-        const v = this.tabs.latestVoucher();
+        const w = this.tabs.session.watching;
+        const v = this.tabs.session.latestVoucher();
         return w && v ? tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }) : undefined;
       },
       onError: (e) => {
@@ -113,7 +113,7 @@ export class TabPlayback {
     this.#trying = true;
     let unanswered = false;
     try {
-      if (!this.tabs.signed()) return this.#again(100); // the watch's first voucher is being signed
+      if (!this.tabs.session.signed()) return this.#again(100); // the watch's first voucher is being signed
       // Ask first (a refused WHEP offer would cost a peer connection and log a failed request).
       const { fetchStreamPresence } = await import('../media/presence.ts');
       const presence = await fetchStreamPresence(this.streamId);
@@ -121,7 +121,7 @@ export class TabPlayback {
       if (!presence.live && presence.hls) {
         // hls.js asks with the latest accepted voucher and fetches on its own, with no retry we
         // control: it starts once the relay has accepted one of the watch (no presence asked again).
-        while (!this.tabs.accepted()) {
+        while (!this.tabs.session.accepted()) {
           await new Promise((r) => setTimeout(r, 100));
           if (this.#stopped || !this.here) return;
         }
@@ -134,9 +134,9 @@ export class TabPlayback {
         return this.#again(4_000);
       }
       this.status = 'connecting';
-      unanswered = !this.tabs.accepted();
+      unanswered = !this.tabs.session.accepted();
       const offer = this.#freshOffer();
-      const p = await this.tabs.play(offer, presence.plane);
+      const p = await this.tabs.session.play(offer, presence.plane);
       if (!p) return this.#again(100);
       if (offer && this.#offer === offer) this.#offer = null; // used: the next request makes or takes another
       if (this.#stopped || !this.here) return void p.stop();

@@ -2,37 +2,25 @@
  * The viewer's tab (protocol v2), shared by every page of the app: one wallet approval opens it with
  * a deposit and a session key; every stream watched from it is a watch the key opens by signing, so
  * switching streams needs no wallet. Shows the balance, what open watches lock, the dispute window
- * while closing; top up, close, finish. The key is kept in localStorage for this contract, viewer and
- * tab, so a reload or another page goes on with the same tab.
+ * while closing; top up, close, finish, settle. By responsibility:
+ * - this file: the tab's life on chain and its money (balance, locked, available);
+ * - `session` (watch-session.svelte.ts): the current watch and its voucher loop;
+ * - `storage` (tab-storage.ts): the key and counts kept in this browser, so a reload goes on;
+ * - the video: TabPlayback (tab-playback.svelte.ts); the cost meter: the watch page, from
+ *   `session.watchTicks` × the watch's rate.
  */
 import type { Contracts } from '../chain/connection.ts';
 import { READER } from '../chain/connection.ts';
 import type { Tab } from '$typechain/tick_stream.ts';
 import type { SessionKey } from '../protocol/voucher.ts';
-import type { SignedTabVoucher } from '../protocol/tab.ts';
-import { owed } from '../protocol/owed.ts';
+import type { WatchReport } from '../media/tab-ticker.ts';
+import type { TxLog } from './tx.svelte.ts';
+import type { WalletState } from './wallet.svelte.ts';
+import { TabStorage } from './tab-storage.ts';
+import { WatchSession } from './watch-session.svelte.ts';
 
 /** A prepared open (relay, key, dry run) is used within this long, ms; after, the click makes its own dry run. */
 const PREPARED_FOR_MS = 60_000;
-import type { TabTicker, WatchReport } from '../media/tab-ticker.ts';
-import type { Playback, PreparedOffer } from '../media/whep.ts';
-import type { TxLog } from './tx.svelte.ts';
-import type { WalletState } from './wallet.svelte.ts';
-
-interface StoredClaim {
-  watch: number;
-  streamId: string;
-  ratePerSecond: string;
-  ticks: string;
-}
-
-interface StoredTab {
-  seed: `0x${string}`;
-  /** The next watch number to use. */
-  nextWatch: number;
-  /** The watches the last accepted voucher carried, with their counts (a reload carries them on). */
-  claims?: StoredClaim[];
-}
 
 export class TabState {
   #key = $state.raw<SessionKey | null>(null);
@@ -42,15 +30,6 @@ export class TabState {
   windowMs = $state<bigint | null>(null);
   /** The relay's word on each watch: signed, settled, retired. */
   reports = $state.raw<WatchReport[]>([]);
-  /** The stream being watched from the tab now, and its watch number. */
-  watching = $state<{ streamId: bigint; watch: number; ratePerSecond: bigint } | null>(null);
-  /** Seconds accepted in the current watch. */
-  watchTicks = $state(0n);
-  notice = $state<string | null>(null);
-  /** Why the relay refused the last second (its error name, e.g. TabExhausted, SubscriptionEnded), or null. */
-  refusal = $state<string | null>(null);
-  /** The current watch is paused (nothing signed) while its stream is off air. */
-  paused = $state(false);
   busy = $state(false);
   /** Whether this page holds an accepted voucher to settle ("Settle now"). */
   canSettle = $state(false);
@@ -67,15 +46,36 @@ export class TabState {
 
   /** The viewer whose tab (or its absence) `tab` is, once a read of it has landed. */
   loadedFor = $state<string | null>(null);
-  #ticker: TabTicker | null = null;
   #loadGen = 0;
   #genesis: `0x${string}` | null = null;
+  #contract = '';
+  /** The key and counts this browser keeps of the viewer's tabs. */
+  readonly storage = new TabStorage(() => ({ contract: this.#contract, viewer: this.viewer ?? '' }));
+  /** The current watch and its voucher loop. */
+  readonly session: WatchSession = new WatchSession(this);
 
   constructor(
     private readonly wallet: WalletState,
     private readonly tx: TxLog,
     private readonly contracts: () => Promise<Contracts>,
   ) {}
+
+  /** The contracts, once connected (and the contract the stored records belong to). */
+  async connected(): Promise<Contracts> {
+    const c = await this.connected();
+    this.#contract = c.ticks.address;
+    return c;
+  }
+
+  /** The tab's session key, when this browser holds it. */
+  get sessionKey(): SessionKey | null {
+    return this.#key;
+  }
+
+  /** The chain's genesis hash, part of what a voucher signs (null before the first read). */
+  get genesis(): `0x${string}` | null {
+    return this.#genesis;
+  }
 
   /** The chain's time now, estimated from the last read (ms); null before one. */
   chainNowMs(wallNow = Date.now()): bigint | null {
@@ -92,7 +92,7 @@ export class TabState {
     // Pages poll this while actions (open, top up, close) read it again after their block: only the
     // newest read may set the tab, or a poll begun before an open lands would put back "no tab".
     const gen = ++this.#loadGen;
-    const c = await this.contracts();
+    const c = await this.connected();
     const viewer = this.viewer;
     if (!viewer) {
       this.tab = null;
@@ -107,7 +107,7 @@ export class TabState {
       this.loadedFor = viewer;
       return;
     }
-    const stored = this.#stored(c, this.tab.id);
+    const stored = this.storage.tab(this.tab.id);
     if (stored && !this.#key) {
       const { SessionKey } = await import('../protocol/voucher.ts');
       const key = SessionKey.fromSeed(stored.seed);
@@ -116,7 +116,7 @@ export class TabState {
     // Last: whoever waits for "the tab is read" (a reload's watch going on) finds its key taken up too.
     this.loadedFor = viewer;
     // After a reload, what this browser signed comes from storage until the relay answers again.
-    if (!this.#ticker && stored?.claims) {
+    if (!this.session.started && stored?.claims) {
       const onChain = new Map(this.tab.watches.map((w) => [w.number, w.settled]));
       this.reports = stored.claims.map((c) => ({
         watch: c.watch,
@@ -138,7 +138,7 @@ export class TabState {
   async prepareOpen(deposit: bigint): Promise<void> {
     const viewer = this.viewer;
     if (!viewer || this.tab || deposit <= 0n) return;
-    const c = await this.contracts();
+    const c = await this.connected();
     const relay = await this.#relayAddress();
     // The watch's code too, so that nothing is loaded between the block and the first voucher.
     const [{ SessionKey }] = await Promise.all([import('../protocol/voucher.ts'), import('../media/tab-ticker.ts')]);
@@ -164,7 +164,7 @@ export class TabState {
 
   /** Opens a tab with `deposit`: the one wallet approval, for every stream (prepared by `prepareOpen`, or not). */
   async open(deposit: bigint): Promise<void> {
-    const c = await this.contracts();
+    const c = await this.connected();
     const p = this.preparedFor(deposit) ? this.#prepared! : null;
     this.#prepared = null; // a key and an estimate serve one open
     const relay = p?.relay ?? (await this.#relayAddress());
@@ -173,7 +173,7 @@ export class TabState {
     const signer = await this.wallet.signer();
     const res = await this.tx.run('Open a tab', (o) => c.ticks.tx.openTab(signer, key.publicKey, relay, { ...o, value: deposit, estimate: p?.estimate }));
     const opened = res.one('TabOpened');
-    localStorage.setItem(this.#storageKey(c, opened.tabId), JSON.stringify({ seed: key.seed, nextWatch: 0 } satisfies StoredTab));
+    this.storage.saveTab(opened.tabId, { seed: key.seed, nextWatch: 0 });
     this.#key = key;
     if (this.#genesis === null || this.chainClock === null) return this.load();
     // The block says what the tab is: no read before the watch can begin (the next poll reads it).
@@ -193,8 +193,8 @@ export class TabState {
   }
 
   async topUp(amount: bigint): Promise<void> {
-    const c = await this.contracts();
-    const tab = this.#need();
+    const c = await this.connected();
+    const tab = this.need();
     const signer = await this.wallet.signer();
     await this.tx.run('Top up the tab', (o) => c.ticks.tx.topUp(signer, tab.id, { ...o, value: amount }));
     await this.load();
@@ -202,9 +202,9 @@ export class TabState {
 
   /** Begins the close: no more watching from this tab; what is left comes back after the dispute window. */
   async close(): Promise<void> {
-    const c = await this.contracts();
-    const tab = this.#need();
-    this.stopWatching();
+    const c = await this.connected();
+    const tab = this.need();
+    this.session.stopWatching();
     const signer = await this.wallet.signer();
     await this.tx.run('Close the tab', (o) => c.ticks.tx.closeTab(signer, tab.id, o));
     await this.load();
@@ -212,11 +212,11 @@ export class TabState {
 
   /** After the dispute window: the rest of the balance comes back; returns it. */
   async finish(): Promise<bigint> {
-    const c = await this.contracts();
-    const tab = this.#need();
+    const c = await this.connected();
+    const tab = this.need();
     const signer = await this.wallet.signer();
     const res = await this.tx.run('Finish closing the tab', (o) => c.ticks.tx.finishClose(signer, tab.id, o));
-    localStorage.removeItem(this.#storageKey(c, tab.id));
+    this.storage.forget(tab.id);
     this.#key = null;
     this.reports = [];
     await this.load();
@@ -224,106 +224,13 @@ export class TabState {
   }
 
   /**
-   * Starts watching `streamId` from the tab at its current rate: a new watch the key opens by
-   * signing (no wallet); `play()` then gives its video. `knownRate` is the rate the page last read
-   * (0 while subscribed): the watch begins without reading it again, and if the relay finds another
-   * rate in force (RateMismatch, before any second of the watch is accepted) it begins again at the
-   * rate read then. Nothing is signed at a rate the relay did not check against the chain.
-   */
-  async watch(streamId: bigint, knownRate?: bigint): Promise<void> {
-    const c = await this.contracts();
-    const tab = this.#need();
-    if (!this.#key) throw new Error('This tab was opened in another browser: close it here, or watch from that browser.');
-    if (tab.closingSinceMs !== null) throw new Error('This tab is closing: open a new one to keep watching.');
-    // The stream's rate now, or nothing for a subscriber (the relay takes 0 only while the
-    // subscription lasts, and refuses further seconds of it once it has ended).
-    const rate = knownRate ?? (await this.#rateNow(c, tab, streamId));
-    const stored = this.#stored(c, tab.id) ?? { seed: this.#key.seed, nextWatch: 0 };
-    // Above any number the chain or the relay has seen (another page may have used some).
-    const watch = Math.max(stored.nextWatch, tab.nextWatch, ...this.reports.map((r) => r.watch + 1));
-    localStorage.setItem(this.#storageKey(c, tab.id), JSON.stringify({ ...stored, nextWatch: watch + 1 } satisfies StoredTab));
-    const ticker = await this.#tickerFor(c, tab);
-    this.watching = { streamId, watch, ratePerSecond: rate };
-    this.#guessedWatch = knownRate === undefined ? null : watch;
-    this.watchTicks = 0n;
-    this.paused = false;
-    this.refusal = null;
-    sessionStorage.setItem(this.#watchingKey(c), JSON.stringify({ streamId: streamId.toString(), watch }));
-    ticker.startWatch(watch, streamId, rate);
-  }
-
-  /**
-   * After a reload of the page that was watching `streamId`: goes on with the same watch from its
-   * last accepted count (no wallet, no new watch). False if this browser tab was not watching it, or
-   * the watch is gone (retired, or its tab closed).
-   */
-  async continueWatch(streamId: bigint): Promise<boolean> {
-    const c = await this.contracts();
-    const tab = this.tab;
-    if (!tab || !this.#key || tab.closingSinceMs !== null || this.watching) return false;
-    let was: { streamId: string; watch: number } | null = null;
-    try {
-      was = JSON.parse(sessionStorage.getItem(this.#watchingKey(c)) ?? 'null');
-    } catch {
-      /* nothing kept */
-    }
-    if (!was || was.streamId !== streamId.toString()) return false;
-    const ticker = await this.#tickerFor(c, tab);
-    const claim = ticker.carried().find((x) => x.watch === was!.watch);
-    if (!claim || !ticker.resumeWatch(claim.watch)) return false;
-    this.watching = { streamId, watch: claim.watch, ratePerSecond: claim.ratePerSecond };
-    this.watchTicks = claim.ticks;
-    this.paused = false;
-    this.refusal = null;
-    return true;
-  }
-
-  /** Stops signing the current watch for a while (the publisher is gone): nothing is charged meanwhile. */
-  pause(): void {
-    if (!this.watching || this.paused) return;
-    this.paused = true;
-    this.#ticker?.stopWatch();
-  }
-
-  /** Signs the current watch on from where it was (after `pause`). */
-  resume(): void {
-    if (!this.watching || !this.paused) return;
-    this.paused = false;
-    this.#ticker?.resumeWatch(this.watching.watch);
-  }
-
-  /** The latest voucher the relay accepted. */
-  latestVoucher(): SignedTabVoucher | undefined {
-    return this.#ticker?.latest();
-  }
-
-  /** Whether the relay has accepted a voucher carrying the current watch. */
-  accepted(): boolean {
-    return !!this.#playVoucher(false);
-  }
-
-  /** Whether there is a voucher of the current watch to ask for its video with: accepted, or on its way to the relay. */
-  signed(): boolean {
-    return !!this.#playVoucher(true);
-  }
-
-  /** The voucher of the current watch that video is asked with: the latest accepted, or (`sending`) the one on its way. */
-  #playVoucher(sending: boolean): SignedTabVoucher | undefined {
-    const w = this.watching;
-    const t = this.#ticker;
-    if (!w || !t) return undefined;
-    return [t.latest(), sending ? t.sending() : undefined].find((v) => v?.claims.some((c) => c.watch === w.watch));
-  }
-
-
-  /**
    * "Settle now": submits the latest voucher from the viewer's own wallet (settle_tabs), for when no
    * relay settles. Returns the plancks it charged, as the block says.
    */
   async settleNow(): Promise<bigint> {
-    const c = await this.contracts();
-    const tab = this.#need();
-    const v = this.#ticker?.latest();
+    const c = await this.connected();
+    const tab = this.need();
+    const v = this.session.latestVoucher();
     if (!v) throw new Error('Nothing signed on this page yet: watch a stream first.');
     const { toEntries } = await import('../protocol/tab.ts');
     const signer = await this.wallet.signer();
@@ -335,125 +242,13 @@ export class TabState {
     return res.outcome.flatMap((e) => (e.name === 'TabSettled' ? e.args.watches : [])).reduce((sum, w) => sum + w.amount, 0n);
   }
 
-  stopWatching(): void {
-    this.#ticker?.stopWatch();
-    this.watching = null;
-    if (this.#watchingKeyNow) sessionStorage.removeItem(this.#watchingKeyNow);
-    this.paused = false;
-    this.refusal = null;
-  }
-
-  /**
-   * WHEP playback of the current watch, with the tab's latest accepted voucher — or, for a watch just
-   * begun, with its first voucher while the relay checks it (the media server makes the same check,
-   * so the video does not wait for that answer first). Null while no voucher carries the watch.
-   */
-  async play(prepared?: PreparedOffer, plane: 'werift' | 'livekit' = 'werift'): Promise<Playback | null> {
-    const w = this.watching;
-    const v = this.#playVoucher(true);
-    if (!w || !v) return null;
-    const [{ playWith, playOnLiveKit }, { tabWhepHeaders }] = await Promise.all([import('../media/whep.ts'), import('../media/tab-wire.ts')]);
-    const o = { streamId: w.streamId, headers: tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }), prepared };
-    return plane === 'livekit' ? playOnLiveKit(o) : playWith(o);
-  }
-
   dispose(): void {
-    this.#ticker?.stop();
-    this.#ticker = null;
+    this.session.dispose();
   }
 
-  async #tickerFor(c: Contracts, tab: Tab): Promise<TabTicker> {
-    if (this.#ticker) return this.#ticker;
-    const { TabTicker } = await import('../media/tab-ticker.ts');
-    const ticker = new TabTicker({
-      scope: { genesisHash: this.#genesis!, contract: c.ticks.address, tabId: tab.id },
-      key: this.#key!,
-      covers: (next) => {
-        const t = this.tab;
-        return !t || owed(t, new Map(next.map((x) => [x.watch, x]))) <= t.balance;
-      },
-      onTick: (t) => {
-        if (t.accepted) {
-          this.reports = t.watches;
-          this.canSettle = true;
-          const stored = this.#stored(c, tab.id);
-          if (stored) {
-            const claims = ticker.carried().map((x) => ({ watch: x.watch, streamId: x.streamId.toString(), ratePerSecond: x.ratePerSecond.toString(), ticks: x.ticks.toString() }));
-            localStorage.setItem(this.#storageKey(c, tab.id), JSON.stringify({ ...stored, claims } satisfies StoredTab));
-          }
-          this.notice = null;
-          this.refusal = null;
-          if (this.watching) this.watchTicks = ticker.ticksOf(this.watching.watch);
-        } else {
-          const w = this.watching;
-          if (w && t.error?.startsWith('RateMismatch') && this.#guessedWatch === w.watch && ticker.ticksOf(w.watch) === 0n) {
-            // The rate changed since the page read it: begin again at the one in force now.
-            this.#guessedWatch = null;
-            ticker.dropUnaccepted(w.watch);
-            void this.watch(w.streamId).catch((e: Error) => (this.notice = e.message));
-            return;
-          }
-          this.refusal = t.error?.split(':')[0] ?? null;
-          this.notice = refusalSentence(this.refusal, t.error);
-        }
-      },
-    });
-    // Watches begun before a reload are carried on (their latest counts are with the relay too).
-    const retired = (w: number) => !tab.watches.some((x) => x.number === w) && w < tab.nextWatch;
-    for (const x of this.#stored(c, tab.id)?.claims ?? []) {
-      if (retired(x.watch)) continue;
-      ticker.carry({ watch: x.watch, streamId: BigInt(x.streamId), ratePerSecond: BigInt(x.ratePerSecond), ticks: BigInt(x.ticks) });
-    }
-    this.#ticker = ticker;
-    return ticker;
-  }
-
-  /** The rate a watch of `streamId` begun now agrees to: 0 with a live subscription, else the quote. */
-  async #rateNow(c: Contracts, tab: Tab, streamId: bigint): Promise<bigint> {
-    const [quote, subscribed] = await Promise.all([c.ticks.query.quote(READER, streamId, 1n), c.payments.query.hasSubscription(READER, tab.viewer, streamId)]);
-    return subscribed.value ? 0n : quote.value;
-  }
-
-  /** The watch begun at a rate the page gave (not read for it), until a voucher of it is accepted. */
-  #guessedWatch: number | null = null;
-
-  #need(): Tab {
+  /** The open tab, or an error that says there is none. */
+  need(): Tab {
     if (!this.tab) throw new Error('You have no open tab: open one first.');
     return this.tab;
-  }
-
-  #watchingKeyNow: string | null = null;
-  /** This browser tab's current watch (sessionStorage: another browser tab watches on its own). */
-  #watchingKey(c: Contracts): string {
-    return (this.#watchingKeyNow = `vilo:tab-watching:${c.ticks.address}:${this.viewer ?? ''}`);
-  }
-
-  #storageKey(c: Contracts, tabId: bigint): string {
-    return `vilo:tab:${c.ticks.address}:${this.viewer ?? ''}:${tabId}`;
-  }
-
-  #stored(c: Contracts, tabId: bigint): StoredTab | null {
-    try {
-      const s = JSON.parse(localStorage.getItem(this.#storageKey(c, tabId)) ?? 'null') as StoredTab | null;
-      return s && typeof s.seed === 'string' && Number.isInteger(s.nextWatch) ? s : null;
-    } catch {
-      return null;
-    }
-  }
-}
-
-/** What the watch page says when the relay refuses a second. */
-function refusalSentence(name: string | null, raw: string | undefined): string {
-  switch (name) {
-    case 'TabExhausted':
-      return 'Paused: your tab is used up. Top it up to keep watching; nothing is charged meanwhile.';
-    case 'SubscriptionEnded':
-      return 'Your subscription to this stream has ended, so this free watch stopped. Watch on at the stream’s rate, or subscribe again.';
-    case 'WatchRetired':
-      return 'This watch was settled in full and closed while it was paused. Watch on to go on: a new watch, no wallet.';
-    case 'TabClosing':
-      return 'Your tab is closing: open a new one to keep watching.';
-    default:
-      return `The last second was not accepted: ${raw ?? 'unknown reason'}`;
   }
 }
