@@ -62,7 +62,7 @@ export class TabState {
 
   /** The contracts, once connected (and the contract the stored records belong to). */
   async connected(): Promise<Contracts> {
-    const c = await this.connected();
+    const c = await this.contracts();
     this.#contract = c.ticks.address;
     return c;
   }

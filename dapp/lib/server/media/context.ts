@@ -67,6 +67,8 @@ export interface MediaContext {
   hlsAudience: HlsAudience;
   /** Set when LiveKit is the media plane. */
   lk?: LiveKitContext;
+  /** How many watch a stream now: the plane's viewers (not the control plane's own subscribers) and HLS's. */
+  viewers(streamId: bigint): number;
   /** Re-decides one werift viewer now (after a voucher), instead of at the next gate round. */
   decide(v: Viewer): void;
   /** A stream's broadcast state: the plane's (WHIP) and the RTMP ingest's together. */

@@ -28,6 +28,7 @@ import type { MediaContext, MediaServerDeps } from './context.ts';
 import { MAX_SDP_BYTES } from './context.ts';
 import { TokenBuckets } from './http.ts';
 import { LiveKitGate, LiveRooms } from './livekit/plane.ts';
+import { LiveKitThumbnailer } from './livekit/thumbnailer.ts';
 import { Metrics } from './metrics.ts';
 import { Publishers } from './publishers.ts';
 import { hlsRoutes } from './routes/hls.ts';
@@ -128,6 +129,9 @@ export function createMediaServer(deps: MediaServerDeps) {
   };
   lk?.rooms.start();
   lk?.gate.start();
+  // Its thumbnails: the video does not pass through here, so a subscriber of our own takes them.
+  const thumbnailer = lk && deps.thumbnails && new LiveKitThumbnailer(lk.plane, lk.rooms, deps.thumbnails, { log });
+  thumbnailer?.start();
 
   /** An RTMP stream's broadcast state, from when nginx last wrote its HLS playlist (every 1 s while fed). */
   function hlsState(streamId: bigint, now: number): Broadcast {
@@ -151,6 +155,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     sfu,
     hlsAudience,
     lk,
+    viewers: (id) => (lk ? Math.max(0, lk.rooms.viewerCount(id) - (thumbnailer?.count(id) ?? 0)) : sfu.viewers(id).length) + hlsAudience.count(id),
     decide,
     broadcast(id, now) {
       const plane = lk ? broadcastState(true, lk.rooms.lastLive(id), now) : sfu.broadcast(id, now);
@@ -230,6 +235,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       clearInterval(gateTimer);
       lk?.gate.stop();
       lk?.rooms.stop();
+      await thumbnailer?.stop();
       await tabRelay.stop();
       await sfu.close();
     },

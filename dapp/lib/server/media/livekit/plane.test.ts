@@ -8,7 +8,12 @@ import { liveKitWhipHeaders } from '../../../media/errors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveKit, type LiveKit } from '../../../../../scripts/media/livekit.ts';
 import { encoderPublisher, rtpViewer, type EncoderPublisher } from '../../../../../tests/browser/media-clients.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Thumbnails } from '../thumbnails.ts';
 import { LiveKitGate, LiveKitPlane, LiveRooms, PUBLISHER_IDENTITY, roomOf } from './plane.ts';
+import { LiveKitThumbnailer } from './thumbnailer.ts';
 
 let lk: LiveKit;
 let plane: LiveKitPlane;
@@ -100,5 +105,34 @@ describe('the LiveKit control plane', { timeout: 30_000 }, () => {
     // A well-signed token gets past authentication to the offer's own checks (this offer is not one):
     // the 401s above are the tokens'.
     expect(await offer(await plane.viewerToken(STREAM, 9n, 4))).not.toBe(401);
+  });
+
+  it('takes thumbnails of a LiveKit room with a subscriber of its own, not counted as a viewer, and leaves with the publisher', async () => {
+    const id = 8n;
+    const dir = mkdtempSync(join(tmpdir(), 'vilo-lk-thumbs-'));
+    const own = await encoderPublisher({ baseUrl: lk.url, streamId: id, streamKey: await plane.publisherToken(id), whipUrl: `${lk.url}/whip/v1`, size: '320x180', bitrate: '300k' });
+    const rooms = new LiveRooms(plane);
+    const thumbnails = new Thumbnails({ dir, everyMs: 5_000 });
+    const thumbnailer = new LiveKitThumbnailer(plane, rooms, thumbnails, { intervalMs: 500 });
+    try {
+      rooms.start();
+      thumbnailer.start();
+      await until(() => thumbnails.latest(id) !== null, 20_000, 'a thumbnail of the LiveKit room');
+      const { cid } = thumbnails.latest(id)!;
+      expect(thumbnails.picture(cid)?.subarray(0, 2)).toEqual(new Uint8Array([0xff, 0xd8])); // a JPEG
+      // LiveKit counts it among the room's participants; the viewers shown leave it out.
+      await until(async () => (await rooms.poll(), rooms.viewerCount(id) === 1), 10_000, 'the subscriber in the room');
+      expect(thumbnailer.count(id)).toBe(1);
+      const names = (await plane.rooms.listParticipants(roomOf(id))).map((p) => p.identity);
+      expect(names).toContain('thumbnails');
+      // The publisher leaves: so does the thumbnailer.
+      await own.stop();
+      await until(() => thumbnailer.count(id) === 0, 10_000, 'the thumbnailer to leave');
+    } finally {
+      await own.stop().catch(() => {});
+      await thumbnailer.stop();
+      rooms.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -63,14 +63,21 @@ export class LiveKitPlane {
     return t.toJwt();
   }
 
+  /** A token for one of the control plane's own subscribers (`identity`, e.g. the thumbnailer): hidden, subscribe only, 1 minute. */
+  serviceToken(streamId: bigint, identity: string): Promise<string> {
+    const t = new AccessToken(this.config.apiKey, this.config.apiSecret, { identity, ttl: 60 });
+    t.addGrant({ room: roomOf(streamId), roomJoin: true, canPublish: false, canSubscribe: true, canPublishData: false, canUpdateOwnMetadata: false, hidden: true });
+    return t.toJwt();
+  }
+
   /**
    * Sends a WHIP offer to LiveKit with `token` (the publisher's, or a viewer's for a receive-only
    * offer) and returns LiveKit's answer and resource URL.
    */
-  async whip(offer: string, token: string): Promise<{ answer: string; location: string }> {
+  async whip(offer: string, token: string, headers: Record<string, string> = {}): Promise<{ answer: string; location: string }> {
     const res = await fetch(new URL('/whip/v1', this.config.url), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
+      headers: { ...headers, 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
       body: offer,
       signal: AbortSignal.timeout(10_000),
     });
@@ -268,6 +275,14 @@ export class LiveRooms {
   async isLive(streamId: bigint): Promise<boolean> {
     if (!this.polled) await this.poll();
     return this.lastLive(streamId) > 0 && (this.o.now?.() ?? Date.now()) - this.lastLive(streamId) <= 2 * (this.o.intervalMs ?? 1_000) + 500;
+  }
+
+  /** The streams whose room is live now (as `isLive`, from the last poll). */
+  liveStreams(): bigint[] {
+    const now = this.o.now?.() ?? Date.now();
+    return [...this.lastLiveAt]
+      .filter(([room, at]) => /^stream-[0-9]{1,20}$/.test(room) && now - at <= 2 * (this.o.intervalMs ?? 1_000) + 500)
+      .map(([room]) => BigInt(room.slice('stream-'.length)));
   }
 
   /** Participants of the room that do not publish (viewers), at the last poll. */

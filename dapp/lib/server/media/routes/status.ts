@@ -12,7 +12,6 @@ import type { Broadcast } from '../sfu.ts';
 import type { Thumbnail } from '../thumbnails.ts';
 
 export function statusRoutes(ctx: MediaContext): Route[] {
-  const viewers = (id: bigint) => (ctx.lk ? ctx.lk.rooms.viewerCount(id) : ctx.sfu.viewers(id).length) + ctx.hlsAudience.count(id);
   return [
     {
       method: 'GET',
@@ -27,7 +26,7 @@ export function statusRoutes(ctx: MediaContext): Route[] {
           state: b.state,
           live: b.plane === 'live',
           plane: ctx.lk ? 'livekit' : 'werift',
-          viewers: viewers(id),
+          viewers: ctx.viewers(id),
           hls: b.hls === 'live',
           thumbnail: ctx.deps.thumbnails?.latest(id) ?? null,
         });
@@ -43,7 +42,7 @@ export function statusRoutes(ctx: MediaContext): Route[] {
         const streams: Record<string, { state: Broadcast; viewers: number; thumbnail: Thumbnail | null }> = {};
         for (const raw of ids) {
           const id = streamIdOf(raw);
-          streams[id.toString()] = { state: ctx.broadcast(id, now).state, viewers: viewers(id), thumbnail: ctx.deps.thumbnails?.latest(id) ?? null };
+          streams[id.toString()] = { state: ctx.broadcast(id, now).state, viewers: ctx.viewers(id), thumbnail: ctx.deps.thumbnails?.latest(id) ?? null };
         }
         return json(200, { streams });
       },
