@@ -21,7 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../scripts/chain/launch.ts';
 import { launchBrowser, lowPriority, screenshot, startApp, type App } from './harness.ts';
 import { encoderPublisher, rtmpEncoderArgs, rtpViewer, type EncoderPublisher } from './media-clients.ts';
-import { ownDeploymentFile, publisherPage, streamKey, until, viewerWithTab } from './media-helpers.ts';
+import { ownDeploymentFile, streamKey, until, viewerWithTab } from './media-helpers.ts';
 import { connectWallet, failing, freshViewer, go, open, poll } from './dapp-helpers.ts';
 import { scratchDir } from '../scratch.ts';
 
@@ -317,7 +317,12 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     browser = await launchBrowser();
     const cora = await freshViewer(env, 'LkCora');
     const camStream = await liveStream(env, cora.pair);
-    const cam = await publisherPage(browser, app, camStream, await streamKey(app, cora.pair, camStream));
+    // The creator goes live from the studio page itself ("Go live from camera": one wallet signature).
+    const studio = await open({ browser, env, app }, [cora]);
+    await connectWallet(app, studio, cora.name);
+    await go(app, studio.page, `/creator/${camStream}`);
+    await studio.page.getByRole('button', { name: 'Go live from camera' }).click();
+    await studio.page.getByTestId('preview').waitFor({ timeout: 30_000 });
     await until(async () => (await media(camStream)).state === 'live', 20_000, 'the camera stream to be live on LiveKit');
 
     const pia = await freshViewer(env, 'LkPia');
@@ -335,8 +340,9 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     await viewerCounted(camStream);
     await screenshot(p.page, 'livekit-watch');
     expect(failing(p.errors)).toEqual([]);
+    expect(failing(studio.errors)).toEqual([]);
     await p.page.context().close();
-    await cam.context().close();
+    await studio.context.close();
   });
 
   it('the watch page on LiveKit: the tab runs out and the frames stop within 2 s; a top-up in the page brings the video back', async () => {
