@@ -146,6 +146,15 @@ export function createMediaServer(deps: MediaServerDeps) {
     return broadcastState(true, mtime, now, HLS_SILENT_MS);
   }
 
+  /**
+   * Viewers of a stream on LiveKit. LiveKit refreshes a room's counts at most every 5 s (its room
+   * update interval), so its count alone would show "0 watching" to a viewer who has just joined. The
+   * watches this control plane's gate has confirmed in the room are known at once; LiveKit's count
+   * (less the thumbnailer's own subscriber) also holds viewers admitted by other control planes.
+   */
+  const liveKitViewers = (plane: NonNullable<typeof lk>, id: bigint) =>
+    Math.max(plane.gate.granted(id).length, plane.rooms.viewerCount(id) - (thumbnailer?.count(id) ?? 0), 0);
+
   const ctx: MediaContext = {
     deps,
     metrics,
@@ -155,7 +164,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     sfu,
     hlsAudience,
     lk,
-    viewers: (id) => (lk ? Math.max(0, lk.rooms.viewerCount(id) - (thumbnailer?.count(id) ?? 0)) : sfu.viewers(id).length) + hlsAudience.count(id),
+    viewers: (id) => (lk ? liveKitViewers(lk, id) : sfu.viewers(id).length) + hlsAudience.count(id),
     decide,
     broadcast(id, now) {
       const plane = lk ? broadcastState(true, lk.rooms.lastLive(id), now) : sfu.broadcast(id, now);
