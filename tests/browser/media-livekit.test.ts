@@ -52,7 +52,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const stop of [...running]) stop();
   await browser?.close();
   await publisher?.stop();
   await app?.stop();
@@ -104,11 +103,9 @@ const lkViewer = (g: Pick<WatchGrant, 'url' | 'token' | 'publisher' | 'tracks'>,
     headers: liveKitWhipHeaders(g),
   });
 
-/** Every ticker still running: afterAll stops them, so none outlives the app it sends to. */
-const running = new Set<() => void>();
-
 /**
- * Sends the tab's vouchers once a second, counting up from `from`, until stopped. A voucher the app
+ * Sends the tab's vouchers once a second, counting up from `from`, until stopped — at the latest when
+ * the test that made it ends, so a failed attempt never leaves it sending into the retry. A voucher the app
  * could not be reached for counts as status 0 (a failed send is an answer the test asserts on, never
  * an unhandled rejection after the file ends).
  */
@@ -121,11 +118,8 @@ function ticker(t: Tabbed, id: bigint, from = 1n) {
     lastAt = Date.now();
   };
   const timer = setInterval(() => void send(), 1_000);
-  const stop = () => {
-    clearInterval(timer);
-    running.delete(stop);
-  };
-  running.add(stop);
+  const stop = () => clearInterval(timer);
+  onTestFinished(stop);
   return { first: send(), stop, lastAt: () => lastAt, next: () => n, statuses };
 }
 
@@ -140,7 +134,6 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     expect((await media(streamId)).plane).toBe('livekit');
     const t = await viewerWithTab(env, app, 'lk-payer', RATE * 600n, RATE);
     const tick = ticker(t, streamId);
-    onTestFinished(tick.stop); // a failed attempt must not leave it sending into the retry
     await tick.first;
     const asked = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, streamId, 1n) }));
     expect(asked.status, asked.body.message).toBe(201);
@@ -170,7 +163,6 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     const again = await askToWatch(tabWhepHeaders({ tabId: t.tabId, watch: 0, voucher: voucherOf(t, streamId, tick.next()) }));
     expect(again.status, again.body.message).toBe(201);
     const resumeTick = ticker(t, streamId, tick.next() + 1n);
-    onTestFinished(resumeTick.stop);
     const v2 = await lkViewer(again.body);
     onTestFinished(() => v2.stop());
     await until(async () => v2.received().packets > 20, 15_000, 'video again after the top-up');
