@@ -11,8 +11,8 @@
  *
  * Usage: tsx scripts/chain/chopsticks-server.ts <chain-spec.json> <port>
  */
-import { readFileSync } from 'node:fs';
-import { BuildBlockMode, GenesisProvider, setup } from '@acala-network/chopsticks-core';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { Block, BuildBlockMode, GenesisProvider, setup } from '@acala-network/chopsticks-core';
 import { createServer } from '@acala-network/chopsticks/server';
 import { handler } from '@acala-network/chopsticks/rpc/index';
 
@@ -39,6 +39,20 @@ provider.send = async (method: string, params: unknown[], isCacheable?: boolean)
   }
 };
 
+// VILO_CHOPSTICKS_PROFILE=<file>: a line appended to <file> per runtime call (time, block, method, ms),
+// to see where a transaction's time goes (docs/toolchain.md, "Where a chopsticks block's time goes").
+const profile = process.env.VILO_CHOPSTICKS_PROFILE;
+if (profile) {
+  const call = Block.prototype.call;
+  Block.prototype.call = async function (this: Block, method: string, args: `0x${string}`[], mock?: boolean) {
+    const t = performance.now();
+    try {
+      return await call.call(this, method, args, mock);
+    } finally {
+      appendFileSync(profile, `${new Date().toISOString().slice(11, 23)} #${this.number} ${method} ${Math.round(performance.now() - t)} ms\n`);
+    }
+  } as typeof call;
+}
 // Instant: a block per transaction (the default). Batch: pending transactions share a block, for
 // benchmarks that submit hundreds at once (VILO_BLOCK_MODE=Batch).
 const buildBlockMode = process.env.VILO_BLOCK_MODE === 'Batch' ? BuildBlockMode.Batch : BuildBlockMode.Instant;
