@@ -32,6 +32,58 @@ export class ChainState {
     return this.#pending;
   }
 
+  readonly #followers = new Set<() => void>();
+  #heads: Promise<() => void> | null = null;
+
+  /**
+   * Runs `read` after every new block until the returned function is called: what the chain
+   * says changes only with a block, so pages read on blocks, not on a timer. (On chopsticks, the
+   * default local chain, every contract read runs the runtime in its one Wasm executor, ~0.3 s,
+   * shared with the block builder: idle pages polling every few seconds kept it busy and delayed a
+   * viewer's open_tab by seconds.) Reads of one follower never overlap: a block that lands during a
+   * read runs it once more afterwards. One head subscription serves every follower; `safetyMs` also
+   * reads on a slow timer (and subscribes again if the chain was unreachable), in case a notification
+   * is lost.
+   */
+  follow(read: () => Promise<unknown>, safetyMs = 30_000): () => void {
+    let running = false;
+    let again = false;
+    let stopped = false;
+    const run = () => {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      again = false;
+      read()
+        .catch(() => {}) // keep what was known; the next block reads again
+        .finally(() => {
+          running = false;
+          if (again) run();
+        });
+    };
+    this.#followers.add(run);
+    this.#heads ??= this.#subscribeHeads();
+    const timer = setInterval(() => {
+      this.#heads ??= this.#subscribeHeads(); // again, if the chain could not be reached before
+      run();
+    }, safetyMs);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+      this.#followers.delete(run);
+    };
+  }
+
+  #subscribeHeads(): Promise<() => void> {
+    // The first head comes at once: a block may have landed since the page's first read.
+    const p = this.contracts().then(({ api }) => api.rpc.chain.subscribeNewHeads(() => this.#followers.forEach((f) => f())));
+    p.catch(() => (this.#heads = null));
+    return p;
+  }
+
   /** Resolves once the block `blockHash` (already included) is finalized. */
   async finalized(blockHash: string): Promise<void> {
     const { api } = await this.contracts();
@@ -56,6 +108,9 @@ export class ChainState {
   async disconnect(): Promise<void> {
     const p = this.#pending;
     this.#pending = null;
+    const heads = this.#heads;
+    this.#heads = null;
+    await heads?.then((unsub) => unsub(), () => {});
     if (p) await (await p).api.disconnect();
   }
 }

@@ -45,6 +45,7 @@ export class StreamView {
   #c: Contracts | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #closed = false;
+  #unfollow: (() => void)[] = [];
   /** Numbers each round of reads: an older round that answers late must not overwrite a newer one. */
   #gen = 0;
 
@@ -106,8 +107,11 @@ export class StreamView {
     this.balance = balance;
   }
 
-  /** Polls the chain every `chainMs` and the media server every `mediaMs` until `close`. */
-  poll(chainMs = 3_000, mediaMs = 2_000): void {
+  /**
+   * Reads the chain's figures after every block (`follow`: the chain connection's block follower) and
+   * polls the media server every `mediaMs`, until `close`.
+   */
+  poll(follow: (read: () => Promise<unknown>) => () => void, mediaMs = 2_000): void {
     const every = (ms: number, fn: () => Promise<void>) => {
       const loop = async () => {
         if (this.#closed) return;
@@ -116,9 +120,8 @@ export class StreamView {
       };
       this.#timers.push(setTimeout(loop, ms));
     };
-    // Not while a transaction of this page is on its way (its block comes sooner; the action reads
-    // what it needs after it).
-    every(chainMs, () => (this.tx.running ? Promise.resolve() : this.refresh()));
+    // Not while a transaction of this page is on its way (the action reads what it needs after its block).
+    this.#unfollow.push(follow(() => (this.tx.running ? Promise.resolve() : this.refresh())));
     const media = async () => {
       const p = await fetchStreamPresence(this.streamId);
       this.broadcast = p.state;
@@ -178,6 +181,7 @@ export class StreamView {
   close(): void {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
+    for (const u of this.#unfollow) u();
   }
 
   #need(): Contracts {

@@ -105,21 +105,34 @@ export class StreamStudio {
     this.keyIssuedAtMs = ((await res.json()) as { issuedAtMs: number | null }).issuedAtMs;
   }
 
+  /** Every figure: the chain's and the media server's. */
   async refresh(): Promise<void> {
+    await Promise.all([this.refreshChain(), this.refreshMedia()]);
+  }
+
+  /** What the chain says (seconds settled, earnings, the balance): changes only with a block. */
+  async refreshChain(): Promise<void> {
     const c = this.#c;
     if (!c) return;
-    const [presence, pending, watched, earnings] = await Promise.all([
+    const me = this.wallet.selected?.address;
+    const [watched, earnings, balance] = await Promise.all([
+      c.ticks.query.streamTicks(READER, this.streamId),
+      c.payments.query.earningsOf(READER, this.streamId),
+      me ? freeBalance(c.api, me) : null,
+    ]);
+    this.figures = { ...this.figures, secondsWatched: watched.value, earnings: earnings.value };
+    if (balance !== null) this.balance = balance;
+  }
+
+  /** What the media server says (viewers now, seconds signed but not settled yet). */
+  async refreshMedia(): Promise<void> {
+    const [presence, pending] = await Promise.all([
       fetchStreamPresence(this.streamId).catch(() => null),
       fetch(`/api/streams/${this.streamId}/earnings`)
         .then((r) => (r.ok ? (r.json() as Promise<{ pendingPlancks: string }>) : null))
         .catch(() => null),
-      c.ticks.query.streamTicks(READER, this.streamId),
-      c.payments.query.earningsOf(READER, this.streamId),
     ]);
-    const viewers = presence?.viewers ?? this.figures.viewers;
-    this.figures = { ...this.figures, viewers, secondsWatched: watched.value, earnings: earnings.value, pending: pending ? BigInt(pending.pendingPlancks) : null };
-    const me = this.wallet.selected?.address;
-    if (me) this.balance = await freeBalance(c.api, me);
+    this.figures = { ...this.figures, viewers: presence?.viewers ?? this.figures.viewers, pending: pending ? BigInt(pending.pendingPlancks) : null };
   }
 
   /**

@@ -98,11 +98,14 @@ export class TabState {
       this.tab = null;
       return;
     }
-    const [tab, terms, chainMs] = await Promise.all([c.ticks.query.tabOf(READER, viewer), c.ticks.query.tabTerms(READER), c.api.query.timestamp.now()]);
+    // The tab terms (the chain a voucher names, the dispute window) are fixed when tick_stream is
+    // instantiated: read once.
+    const terms = this.#genesis !== null && this.windowMs !== null ? null : c.ticks.query.tabTerms(READER);
+    const [tab, termsRead, chainMs] = await Promise.all([c.ticks.query.tabOf(READER, viewer), terms, c.api.query.timestamp.now()]);
     if (gen !== this.#loadGen) return;
     this.chainClock = { chainMs: BigInt(chainMs.toString()), wallMs: Date.now() };
     this.tab = tab.value;
-    [this.#genesis, this.windowMs] = terms.value;
+    if (termsRead) [this.#genesis, this.windowMs] = termsRead.value;
     if (!this.tab) {
       this.loadedFor = viewer;
       return;
