@@ -50,6 +50,13 @@ export interface TxOptions {
    * contract's named error was the dry run's to give).
    */
   estimate?: { gasRequired: { refTime: bigint; proofSize: bigint }; storageDeposit: bigint };
+  /**
+   * The signer's nonce, when the caller has just read it (`System.Account`, a storage read) and has
+   * nothing else on its way. Without it the node is asked (`system_accountNextIndex`, which also
+   * counts the signer's transactions waiting in its pool; on chopsticks a runtime call, ~0.3 s). A
+   * wrong nonce gets the transaction refused before any block (`Rejected`), nothing charged.
+   */
+  nonce?: number;
 }
 
 export interface QueryOptions {
@@ -257,7 +264,8 @@ export class InkContract {
         notify('failed', e.message);
         reject(e);
       };
-      const [account, options] = 'signer' in signer && !('sign' in signer) ? [signer.address, { signer: signer.signer, nonce: -1 }] : [signer as KeyringPair, { nonce: -1 }];
+      const nonce = opts.nonce ?? -1;
+      const [account, options] = 'signer' in signer && !('sign' in signer) ? [signer.address, { signer: signer.signer, nonce }] : [signer as KeyringPair, { nonce }];
       tx.signAndSend(account, options, (result) => {
         const st = result.status;
         if (st.isReady || st.isBroadcast) notify('submitted');

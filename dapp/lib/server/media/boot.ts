@@ -142,6 +142,9 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
         api = await ApiPromise.create({ provider: new WsProvider(chainUrl), noInitWarn: true });
         const relay = await relayAccount(api, env.VILO_RELAY_SURI);
         inner = contractChain(api, contracts, relay);
+        // Every voucher is checked against the tab terms (fixed when tick_stream is instantiated):
+        // read them now, not on the first viewer's first voucher (a second on a slow chain).
+        void inner.tabScope().catch(() => {});
         connected();
         log(`[media] chain ${chainUrl} connected; relay account ${relay?.address ?? '(none: tab vouchers are stored, not settled)'}`);
       } catch (e) {
