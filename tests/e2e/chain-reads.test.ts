@@ -4,7 +4,9 @@
  * through — just opened, holding watches, closing — and for an id never opened (a closed tab's entry is deleted: the same).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setupEnv, type Env } from './helpers.ts';
+import { freeBalance, setupEnv, type Env } from './helpers.ts';
+import { isStaleNonce } from '../../dapp/lib/format/errors.ts';
+import { SessionKey } from '../../dapp/lib/protocol/voucher.ts';
 import { contractChain, toChainTab, type TabChain } from '../../dapp/lib/server/media/chain.ts';
 import { RATE, liveStream } from './protocol-helpers.ts';
 import { deployTabPair, openTab, settle, type TabPair } from './tab-helpers.ts';
@@ -57,5 +59,28 @@ describe('a tab read from storage is the contract getter’s tab', () => {
 
     expect(await chain.tab(tab.tabId + 1_000n)).toBeNull();
     expect(await getter(tab.tabId + 1_000n)).toBeNull();
+  });
+});
+
+describe('a transaction signed with the nonce read from storage (the watch page opens a tab so)', () => {
+  it('lands; signed again with that nonce it is refused before any block, as a stale nonce, and charges nothing', async () => {
+    const viewer = env.accounts.dave;
+    const nonceOf = async () => ((await env.api.query.system.account(viewer.address)) as unknown as { nonce: { toNumber(): number } }).nonce.toNumber();
+    const stored = await nonceOf();
+    const opened = await pair.ticks.tx.openTab(viewer, SessionKey.generate().publicKey, env.accounts.charlie.address, { value: RATE * 100n, nonce: stored });
+    const tabId = opened.one('TabOpened').tabId;
+    expect(await nonceOf()).toBe(stored + 1);
+
+    const before = await freeBalance(env.api, viewer.address);
+    const refused = await pair.ticks.tx.topUp(viewer, tabId, { value: RATE, nonce: stored }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(refused?.name).toBe('ChainError');
+    // The page's test for signing again with the node's nonce.
+    expect(isStaleNonce(refused)).toBe(true);
+    expect(await freeBalance(env.api, viewer.address)).toBe(before);
+    expect(await nonceOf()).toBe(stored + 1);
+    expect((await chain.tab(tabId))?.balance).toBe(RATE * 100n);
   });
 });

@@ -74,3 +74,12 @@ export function errorSentence(e: unknown, token: Token = DEFAULT_TOKEN): string 
   const sentence = msg.trim() || 'Something went wrong.';
   return /[.!?]$/.test(sentence) ? sentence[0].toUpperCase() + sentence.slice(1) : `${sentence[0].toUpperCase()}${sentence.slice(1)}.`;
 }
+
+/**
+ * Whether a refused transaction was refused for its nonce: one already used (the node says "outdated",
+ * chopsticks "stale"), or one a transaction waiting in the pool holds ("priority is too low"). Signed
+ * again with the node's next index it can land; nothing was charged.
+ */
+export function isStaleNonce(e: unknown): boolean {
+  return e instanceof Error && /outdated|\bstale\b|priority is too low/i.test(e.message);
+}

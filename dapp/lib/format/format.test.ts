@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { amountText, formatBalance, formatClock, formatDuration, formatRate, parseAmount, shortAddress } from './money.ts';
 import { depositFor, tabRunwayText } from './meter.ts';
-import { errorSentence } from './errors.ts';
+import { errorSentence, isStaleNonce } from './errors.ts';
 import { ContractError, ChainError } from '../../../typechain/runtime.ts';
 
 const UNIT = 10n ** 12n;
@@ -105,5 +105,16 @@ describe('errorSentence', () => {
   it('ends any other message as a sentence', () => {
     expect(errorSentence(new Error('stream key refused'))).toBe('Stream key refused.');
     expect(errorSentence('plain')).toBe('Plain.');
+  });
+});
+
+describe('isStaleNonce: when the watch page signs its open again with the node’s nonce', () => {
+  it('knows a used nonce (node and chopsticks wording) and one a pooled transaction holds, and nothing else', () => {
+    expect(isStaleNonce(new Error('1010: Invalid Transaction: Transaction is outdated'))).toBe(true);
+    expect(isStaleNonce(new Error('1010: {"invalid":{"stale":null}}'))).toBe(true);
+    expect(isStaleNonce(new Error('1014: Priority is too low: (0 vs 0)'))).toBe(true);
+    expect(isStaleNonce(new Error('1010: Invalid Transaction: Inability to pay some fees (e.g. account balance too low)'))).toBe(false);
+    expect(isStaleNonce(new Error('Cancelled'))).toBe(false);
+    expect(isStaleNonce('outdated')).toBe(false);
   });
 });

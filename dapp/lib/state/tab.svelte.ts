@@ -17,6 +17,7 @@ import type { WatchReport } from '../media/tab-ticker.ts';
 import type { TxLog } from './tx.svelte.ts';
 import type { WalletState } from './wallet.svelte.ts';
 import { TabStorage } from './tab-storage.ts';
+import { isStaleNonce } from '../format/errors.ts';
 import { WatchSession } from './watch-session.svelte.ts';
 
 /** A prepared open (relay, key, dry run) is used within this long, ms; after, the click makes its own dry run. */
@@ -180,7 +181,7 @@ export class TabState {
     const [signer, nonce] = await Promise.all([this.wallet.signer(), this.tx.running ? undefined : this.#nonce(c)]);
     const send = (n?: number) => this.tx.run('Open a tab', (o) => c.ticks.tx.openTab(signer, key.publicKey, relay, { ...o, value: deposit, estimate: p?.estimate, nonce: n }));
     const res = await send(nonce).catch((e: Error) => {
-      if (nonce === undefined || !/outdated|priority is too low|stale/i.test(e.message)) throw e;
+      if (nonce === undefined || !isStaleNonce(e)) throw e;
       return send();
     });
     const opened = res.one('TabOpened');
