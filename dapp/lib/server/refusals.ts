@@ -32,6 +32,7 @@ export const REFUSALS = {
   NotLive: 404,
   NoSuchResource: 404,
   NoSuchFile: 404,
+  NoEdge: 404,
   NoSuchThumbnail: 404,
   OnLiveKit: 404,
   NotOnLiveKit: 404,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, staleWhileRevalidate, wholeSetting } from './boot.ts';
+import { ConfigError, edgeSecret, staleWhileRevalidate, wholeSetting } from './boot.ts';
 
 describe('server settings from the environment', () => {
   it('takes a whole number ≥ 1, or the default when unset or empty', () => {
@@ -70,4 +70,20 @@ describe('staleWhileRevalidate: the stream and rate a new watch needs', () => {
     const read = staleWhileRevalidate(0, 0, () => 0);
     expect([await read('q:1', async () => ++reads), await read('q:1', async () => ++reads)]).toEqual([1, 2]);
   });
+});
+
+describe('edgeSecret: VILO_HLS_EDGE_SECRET, written into the edge’s nginx configuration', () => {
+  it('takes 16–128 URL-safe characters as they are, and makes a new random one when unset', () => {
+    expect(edgeSecret('abcdefghijklmnop_-0123')).toBe('abcdefghijklmnop_-0123');
+    const [a, b] = [edgeSecret(undefined), edgeSecret('')];
+    expect(a).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(b).not.toBe(a);
+  });
+
+  it.each(['short', 'x'.repeat(129), 'abcdefghijklmnop"; return 200; #', 'abcdefghijklmnop qrst', 'abcdefghijklmnop\nlocation / {}'])(
+    'refuses %j with a ConfigError (nothing of it could reach nginx’s configuration)',
+    (raw) => {
+      expect(() => edgeSecret(raw)).toThrow(ConfigError);
+    },
+  );
 });

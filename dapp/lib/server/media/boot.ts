@@ -12,12 +12,18 @@
  *   VILO_ICE_PORTS                         "<min>-<max>" UDP ports for ICE (default: any)
  *   VILO_RTMP_PORT                         RTMP ingest port (nginx + libnginx-mod-rtmp); HLS at /hls/, and on the
  *                                          LiveKit plane into the stream's room too (default: off)
+ *   VILO_HLS_EDGE_PORT                     with VILO_RTMP_PORT: nginx also serves the HLS on this port to signed
+ *                                          URLs only (hls-edge.ts; default: off)
+ *   VILO_HLS_EDGE_SECRET                   the secret the edge checks signatures with (default: a new one each start)
+ *   VILO_HLS_EDGE_TTL_S                    how long a signed URL is good for, seconds (default 10)
+ *   VILO_HLS_EDGE_URL                      the edge's origin as viewers reach it (default: the page's host, that port)
  *   VILO_THUMBNAIL_EVERY_MS                how often a live stream's thumbnail is taken (default 30000)
  *   VILO_THUMBNAIL_DIR                     where thumbnails are kept (default: thumbs/ beside VILO_RELAY_DB)
  *   VILO_IPFS_API                          a Kubo RPC URL to add and pin each thumbnail to (default: none)
  * The chain connection is made in the background: until it is up, every chain read fails and the
  * gate refuses (fails closed); the server itself starts at once.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
@@ -25,6 +31,7 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { contractChain, type TabChain, type TabSettler } from './chain.ts';
+import { EDGE_SECRET } from './hls-edge.ts';
 import { LiveKitPlane } from './livekit/plane.ts';
 import { RtmpBridges } from './livekit/rtmp-bridge.ts';
 import { createMediaServer, type MediaServer } from './server.ts';
@@ -72,6 +79,13 @@ export class ConfigError extends Error {
 }
 
 /** A whole-number setting from `min` (1) to `max` from the environment, or its default; else a ConfigError. */
+/** VILO_HLS_EDGE_SECRET as nginx can hold it in its configuration, or a new random one. */
+export function edgeSecret(raw: string | undefined): string {
+  if (!raw) return randomBytes(24).toString('base64url');
+  if (!EDGE_SECRET.test(raw)) throw new ConfigError('VILO_HLS_EDGE_SECRET must be 16–128 characters of A–Z, a–z, 0–9, _ or -');
+  return raw;
+}
+
 export function wholeSetting(env: Record<string, string | undefined>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -167,6 +181,15 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
     log,
   });
   const livekit = liveKitFrom(env);
+  const hlsEdge =
+    env.VILO_RTMP_PORT && env.VILO_HLS_EDGE_PORT
+      ? {
+          port: wholeSetting(env, 'VILO_HLS_EDGE_PORT', 0, 65_535),
+          secret: edgeSecret(env.VILO_HLS_EDGE_SECRET),
+          ttlSec: wholeSetting(env, 'VILO_HLS_EDGE_TTL_S', 10),
+          publicUrl: env.VILO_HLS_EDGE_URL || undefined,
+        }
+      : undefined;
   const server = createMediaServer({
     chain: tabChain,
     settler: tabSettler,
@@ -179,6 +202,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
       icePortRange: ports?.length === 2 ? (ports as [number, number]) : undefined,
     },
     hlsDir: env.VILO_RTMP_PORT ? (id) => rtmp?.streamDir(id) ?? '' : undefined,
+    hlsEdge,
     thumbnails,
     livekit,
     log,
@@ -192,6 +216,7 @@ export function bootMediaServer(env: Record<string, string | undefined>, log: (l
         authorize: (key) => server.streamForKey(key),
         onPublish: (id) => bridges?.started(id),
         onPublishDone: (id) => bridges?.ended(id),
+        edge: hlsEdge,
         log,
       })
         .then((r) => (rtmp = r))

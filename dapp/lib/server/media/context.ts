@@ -38,6 +38,12 @@ export interface MediaServerDeps {
   /** Where RTMP ingest writes a stream's HLS files (absent: RTMP/HLS off). */
   hlsDir?: (streamId: bigint) => string;
   /**
+   * An HTTP edge serving the same HLS files to signed URLs (hls-edge.ts): POST
+   * /api/streams/:id/hls-edge gives a paying watch a prefix good for `ttlSec`. `publicUrl`: the
+   * edge's origin as viewers reach it (absent: the request's host name on `port`).
+   */
+  hlsEdge?: { port: number; secret: string; ttlSec: number; publicUrl?: string };
+  /**
    * The media plane on LiveKit (livekit/plane.ts). Set: WHIP offers go to LiveKit with a token this
    * server mints after the stream-key check, viewers get a LiveKit token from POST
    * /api/streams/:id/watch after the payment checks, and the gate revokes and grants their

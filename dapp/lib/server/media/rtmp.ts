@@ -7,6 +7,8 @@
  *   internal application that writes HLS, so the key never appears in a playlist or file name;
  * - nginx writes HLS (1 s fragments) under `hlsDir/s<streamId>/`; the media server serves those files
  *   only to paying viewers (GET /hls/:streamId/:file, the same gate as WHEP);
+ * - with an edge port, the same nginx also serves those files over HTTP to signed URLs only
+ *   (hls-edge.ts: the check an HTTP cache in front of a million viewers can make without the chain);
  * - on the LiveKit plane the stream is also read back over loopback (`playUrl`) and published into
  *   its LiveKit room (livekit/rtmp-bridge.ts), so RTMP viewers watch over WebRTC too.
  */
@@ -15,6 +17,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { edgeNginxConf } from './hls-edge.ts';
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
@@ -45,6 +48,8 @@ export async function startRtmp(o: {
   onPublish?: (streamId: bigint) => void;
   /** An accepted publish ended. */
   onPublishDone?: (streamId: bigint) => void;
+  /** Also serve the HLS files on `port` to signed URLs only (hls-edge.ts), from the same nginx. */
+  edge?: { port: number; secret: string };
   log?: (line: string) => void;
   nginx?: string;
 }): Promise<RtmpIngest> {
@@ -120,14 +125,17 @@ rtmp {
     }
   }
 }
-`,
+${o.edge ? edgeNginxConf({ ...o.edge, hlsDir }) : ''}`,
   );
   const nginx: ChildProcess = spawn(o.nginx ?? 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   nginx.stderr?.on('data', (d) => (stderr += String(d)));
   const exited = new Promise<number | null>((r) => nginx.once('exit', (code) => r(code)));
   // Up once the RTMP port accepts connections.
-  const up = await Promise.race([waitForPort(o.port, 5_000), exited.then(() => false)]);
+  const up = await Promise.race([
+    Promise.all([waitForPort(o.port, 5_000), o.edge ? waitForPort(o.edge.port, 5_000) : true]).then((ok) => ok.every(Boolean)),
+    exited.then(() => false),
+  ]);
   if (!up) {
     nginx.kill('SIGKILL');
     callback.server.close();
@@ -135,6 +143,7 @@ rtmp {
     throw new RtmpUnavailable(`nginx did not start on port ${o.port}: ${(stderr + log).trim().slice(-500)}`);
   }
   o.log?.(`[rtmp] ingest on rtmp://0.0.0.0:${o.port}/live (stream key as the stream name); HLS behind the gate at /hls/`);
+  if (o.edge) o.log?.(`[rtmp] HLS edge on http://0.0.0.0:${o.edge.port}/edge/ (signed URLs only)`);
   return {
     port: o.port,
     hlsDir,

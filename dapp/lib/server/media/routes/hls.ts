@@ -1,9 +1,17 @@
-/** `GET /hls/:stream/:file` — an RTMP stream's playlist or fragment, to a paying viewer only (admission.ts). */
+/**
+ * HLS of RTMP streams, to paying viewers only (admission.ts: the same checks as WHEP):
+ * - `GET /hls/:stream/:file` — the playlist or a fragment, each request paid by its voucher headers;
+ * - `POST /api/streams/:stream/hls-edge` — with an edge configured, a URL prefix on the edge good for
+ *   a few seconds (`{url, expiresAtMs}`; hls-edge.ts): the edge serves it without asking anyone, so a
+ *   paying page asks again before it expires and a viewer who stopped paying gets no new one.
+ */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Refusal } from '../../refusals.ts';
 import type { Route } from '../../router.ts';
 import { admit } from '../admission.ts';
+import { edgePrefix } from '../hls-edge.ts';
+import { json } from '../http.ts';
 import { streamIdOf, type MediaContext } from '../context.ts';
 
 export function hlsRoutes(ctx: MediaContext): Route[] {
@@ -30,6 +38,19 @@ export function hlsRoutes(ctx: MediaContext): Route[] {
           status: 200,
           headers: { 'Content-Type': file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t', 'Cache-Control': 'no-store' },
         });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/streams/:stream/hls-edge',
+      handler: async ({ req, url, params }) => {
+        const streamId = streamIdOf(params.stream);
+        const edge = ctx.deps.hlsEdge;
+        if (!edge || !ctx.deps.hlsDir) throw new Refusal('NoEdge', 'this server has no HLS edge (VILO_HLS_EDGE_PORT unset)');
+        await admit(ctx, req, streamId, async () => undefined);
+        const expiresSec = Math.floor(Date.now() / 1000) + edge.ttlSec;
+        const origin = edge.publicUrl ?? `${url.protocol}//${url.hostname}:${edge.port}`;
+        return json(201, { url: origin.replace(/\/$/, '') + edgePrefix(edge.secret, streamId, expiresSec), expiresAtMs: expiresSec * 1000 });
       },
     },
   ];

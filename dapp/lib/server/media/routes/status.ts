@@ -1,6 +1,7 @@
 /**
  * What the pages show about streams:
- * - `GET /api/streams/:stream/media` → `{state, live, plane, viewers, hls, thumbnail}` (the watch page, every 2 s);
+ * - `GET /api/streams/:stream/media` → `{state, live, plane, viewers, hls, hlsEdge, thumbnail}` (the watch page, every 2 s;
+ *   `hlsEdge`: the HLS may be fetched from the signed-URL edge, routes/hls.ts);
  * - `GET /api/media?ids=1,2,…` → `{streams: {id: {state, viewers, thumbnail}}}` (discover; ≤ 200 ids);
  * - `GET /api/streams/:stream/earnings` → `{pendingPlancks, watches}`: signed by tabs, not settled yet.
  */
@@ -28,6 +29,7 @@ export function statusRoutes(ctx: MediaContext): Route[] {
           plane: ctx.lk ? 'livekit' : 'werift',
           viewers: ctx.viewers(id),
           hls: b.hls === 'live',
+          hlsEdge: b.hls === 'live' && !!ctx.deps.hlsEdge,
           thumbnail: ctx.deps.thumbnails?.latest(id) ?? null,
         });
       },
