@@ -37,6 +37,7 @@ let env: Env;
 let app: App;
 let browser: Browser;
 let rtmpPort: number;
+let edgePort: number;
 
 beforeAll(async () => {
   env = await setupEnv();
@@ -54,6 +55,9 @@ beforeAll(async () => {
     VILO_RELAY_DB: join(dir, 'relay.sqlite'),
     VILO_ICE_HOSTS: '127.0.0.1',
     VILO_RTMP_PORT: String((rtmpPort = await freePort())),
+    // RTMP streams' HLS comes from the signed-URL edge, whose URLs last 4 s: a watch renews them.
+    VILO_HLS_EDGE_PORT: String((edgePort = await freePort())),
+    VILO_HLS_EDGE_TTL_S: '4',
   });
   browser = await launchBrowser();
 });
@@ -312,7 +316,7 @@ describe('dApp in Chromium', { retry: 1 }, () => {
     await c.context.close();
   }, 300_000);
 
-  it('a viewer watches a stream its creator sends over RTMP (OBS without WHIP): HLS in the watch page, paid by the tab', async () => {
+  it('a viewer watches a stream its creator sends over RTMP (OBS without WHIP): HLS in the watch page from the signed-URL edge, paid by the tab', async () => {
     const { charlie } = env.accounts;
     const streamId = await liveStream(env, charlie);
     const key = await requestStreamKey(app, charlie, streamId);
@@ -321,6 +325,8 @@ describe('dApp in Chromium', { retry: 1 }, () => {
       const hal = await freshViewer(env, 'Hal');
       await poll(async () => ((await (await fetch(`${app.url}/api/streams/${streamId}/media`)).json()) as { hls: boolean }).hls).toBe(true);
       const v = await open([{ uri: hal.uri, name: hal.name }]);
+      const fetched: string[] = [];
+      v.page.on('request', (r) => void (/\.(ts|m3u8)$/.test(r.url()) && fetched.push(r.url())));
       await connectWallet(v, 'Hal');
       await go(v.page, `/watch/${streamId}`);
       await v.page.getByTestId('tab-deposit').fill('0.0006');
@@ -333,6 +339,14 @@ describe('dApp in Chromium', { retry: 1 }, () => {
       const t0 = await video.evaluate((el: HTMLVideoElement) => el.currentTime);
       await poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 15_000 }).toBeGreaterThan(t0 + 2);
       expect(await number(v.page, 'tab-meter', 'data-ticks')).toBeGreaterThan(0n);
+      // Every playlist and fragment came from the edge, none from the media server; and the page
+      // renewed its signed prefix (4 s each) while it played: past the first one's life, it plays on.
+      expect(fetched.length).toBeGreaterThan(0);
+      expect(fetched.filter((u) => !u.startsWith(`http://127.0.0.1:${edgePort}/edge/`))).toEqual([]);
+      const prefixes = () => new Set(fetched.map((u) => new URL(u).pathname.split('/')[2]));
+      await poll(() => prefixes().size, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+      const t1 = await video.evaluate((el: HTMLVideoElement) => el.currentTime);
+      await poll(() => video.evaluate((el: HTMLVideoElement) => el.currentTime), { timeout: 10_000 }).toBeGreaterThan(t1 + 2);
       await screenshot(v.page, 'watch-hls');
       await v.page.getByRole('button', { name: 'Stop watching' }).click();
       await poll(() => v.page.getByTestId('video').count()).toBe(0);

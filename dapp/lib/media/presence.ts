@@ -44,8 +44,8 @@ export async function fetchPresence(ids: bigint[], fetcher: typeof fetch = fetch
 }
 
 /** The media server's view of one stream (the watch page). */
-export async function fetchStreamPresence(id: bigint, fetcher: typeof fetch = fetch): Promise<Presence & { live: boolean; hls: boolean; plane?: 'werift' | 'livekit' }> {
+export async function fetchStreamPresence(id: bigint, fetcher: typeof fetch = fetch): Promise<Presence & { live: boolean; hls: boolean; hlsEdge?: boolean; plane?: 'werift' | 'livekit' }> {
   const res = await fetcher(`/api/streams/${id}/media`);
   if (!res.ok) throw new Error(`the media server did not answer (${res.status})`);
-  return (await res.json()) as Presence & { live: boolean; hls: boolean; plane?: 'werift' | 'livekit' };
+  return (await res.json()) as Presence & { live: boolean; hls: boolean; hlsEdge?: boolean; plane?: 'werift' | 'livekit' };
 }

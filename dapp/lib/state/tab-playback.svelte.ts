@@ -25,6 +25,8 @@ export class TabPlayback {
   #offer: PreparedOffer | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #trying = false;
+  /** The server offers the HLS from its signed-URL edge (presence `hlsEdge`). */
+  #hlsEdge = false;
   #stopped = true;
 
   constructor(
@@ -84,15 +86,25 @@ export class TabPlayback {
 
   /** Plays the HLS stream into `video`; returns the function that stops it. */
   async attachHls(video: HTMLVideoElement): Promise<() => void> {
-    const [{ playHls }, { tabWhepHeaders }] = await Promise.all([import('../media/hls.ts'), import('../media/tab-wire.ts')]);
+    const [{ playHls }, { tabWhepHeaders }, { refusal, MediaError }] = await Promise.all([import('../media/hls.ts'), import('../media/tab-wire.ts'), import('../media/errors.ts')]);
+    const headers = () => {
+      const w = this.tabs.session.watching;
+      const v = this.tabs.session.latestVoucher();
+      return w && v ? tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }) : undefined;
+    };
+    // With an HTTP edge the files come from it, under a signed prefix this page's vouchers buy.
+    const edge = async () => {
+      const h = headers();
+      if (!h) throw new MediaError('NotPaying', 'no accepted voucher of this watch yet', 402);
+      const res = await fetch(`/api/streams/${this.streamId}/hls-edge`, { method: 'POST', headers: h });
+      if (res.status !== 201) throw await refusal(res, 'the HLS edge address');
+      return (await res.json()) as { url: string; expiresAtMs: number };
+    };
     const p = await playHls({
       video,
       streamId: this.streamId,
-      headers: () => {
-        const w = this.tabs.session.watching;
-        const v = this.tabs.session.latestVoucher();
-        return w && v ? tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }) : undefined;
-      },
+      headers,
+      edge: this.#hlsEdge ? edge : undefined,
       onError: (e) => {
         if (!this.hls) return;
         this.hls = false;
@@ -125,6 +137,7 @@ export class TabPlayback {
           await new Promise((r) => setTimeout(r, 100));
           if (this.#stopped || !this.here) return;
         }
+        this.#hlsEdge = !!presence.hlsEdge;
         this.hls = true;
         this.status = 'playing';
         return;
