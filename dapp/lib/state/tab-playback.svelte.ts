@@ -96,23 +96,27 @@ export class TabPlayback {
     const edge = async () => {
       const h = headers();
       if (!h) throw new MediaError('NotPaying', 'no accepted voucher of this watch yet', 402);
-      const res = await fetch(`/api/streams/${this.streamId}/hls-edge`, { method: 'POST', headers: h });
+      const res = await fetch(`/api/streams/${this.streamId}/hls-edge`, { method: 'POST', headers: h }).catch((e: Error) => {
+        throw new MediaError('Unreachable', `the media server did not answer: ${e.message}`, 0);
+      });
       if (res.status !== 201) throw await refusal(res, 'the HLS edge address');
       return (await res.json()) as { url: string; expiresAtMs: number };
     };
-    const p = await playHls({
-      video,
-      streamId: this.streamId,
-      headers,
-      edge: this.#hlsEdge ? edge : undefined,
-      onError: (e) => {
-        if (!this.hls) return;
-        this.hls = false;
-        this.status = `Video unavailable: ${errorSentence(e)}`;
-        this.#again(e.status === 402 ? 1_000 : 5_000);
-      },
-    });
-    return () => p.stop();
+    const onError = (e: InstanceType<typeof MediaError>) => {
+      if (!this.hls) return;
+      this.hls = false;
+      this.status = `Video unavailable: ${errorSentence(e)}`;
+      this.#again(e.status === 402 ? 1_000 : 5_000);
+    };
+    try {
+      const p = await playHls({ video, streamId: this.streamId, headers, edge: this.#hlsEdge ? edge : undefined, onError });
+      return () => p.stop();
+    } catch (e) {
+      // The edge's first prefix refused or unreachable: asked again like any refusal.
+      if (!(e instanceof MediaError)) throw e;
+      onError(e);
+      return () => {};
+    }
   }
 
   #again(ms: number): void {
