@@ -15,6 +15,14 @@ function chain(o: { failFirst?: boolean } = {}) {
   return { follower, s, head: () => s.onHead() };
 }
 
+/** Two new heads, each left to be read. */
+async function twoHeads(head: () => void) {
+  for (let i = 0; i < 2; i++) {
+    head();
+    await settle();
+  }
+}
+
 /** A read whose calls stay pending until `finish()`. */
 function slowRead() {
   const pending: (() => void)[] = [];
@@ -38,10 +46,7 @@ describe('BlockFollower: pages read the chain after each block', () => {
     const stop = follower.follow(async () => void reads++);
     await settle();
     expect(reads).toBe(0);
-    head();
-    await settle();
-    head();
-    await settle();
+    await twoHeads(head);
     expect(reads).toBe(2);
     stop();
   });
@@ -91,10 +96,7 @@ describe('BlockFollower: pages read the chain after each block', () => {
       if (reads === 1) throw new Error('the chain did not answer');
     });
     await settle();
-    head();
-    await settle();
-    head();
-    await settle();
+    await twoHeads(head);
     expect(reads).toBe(2);
     stop();
   });

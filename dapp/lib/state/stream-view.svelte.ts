@@ -45,7 +45,7 @@ export class StreamView {
   #c: Contracts | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #closed = false;
-  #unfollow: (() => void)[] = [];
+  #unfollow: () => void = () => {};
   /** Numbers each round of reads: an older round that answers late must not overwrite a newer one. */
   #gen = 0;
 
@@ -121,7 +121,7 @@ export class StreamView {
       this.#timers.push(setTimeout(loop, ms));
     };
     // Not while a transaction of this page is on its way (the action reads what it needs after its block).
-    this.#unfollow.push(follow(() => (this.tx.running ? Promise.resolve() : this.refresh())));
+    this.#unfollow = follow(() => (this.tx.running ? Promise.resolve() : this.refresh()));
     const media = async () => {
       const p = await fetchStreamPresence(this.streamId);
       this.broadcast = p.state;
@@ -181,7 +181,7 @@ export class StreamView {
   close(): void {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
-    for (const u of this.#unfollow) u();
+    this.#unfollow();
   }
 
   #need(): Contracts {
