@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { buildApp } from '../scripts/build-app.ts';
+import { freePort } from '../scripts/chain/launch.ts';
 import { startLiveKit } from '../scripts/media/livekit.ts';
 import { launchBrowser, startApp } from '../tests/browser/harness.ts';
 import { mediaClientScript, requestStreamKey } from '../tests/browser/media-page.ts';
@@ -137,8 +138,10 @@ const dir = mkdtempSync(join(tmpdir(), 'vilo-latency-'));
 const deployment = join(dir, 'deployment.json');
 writeFileSync(deployment, JSON.stringify(b.deployment, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
 const onLiveKit = process.env.VILO_MEDIA_PLANE === 'livekit';
-const lk = onLiveKit ? await startLiveKit() : undefined;
+const appPort = await freePort();
+const lk = onLiveKit ? await startLiveKit({ webhookUrl: `http://127.0.0.1:${appPort}/api/livekit/webhook` }) : undefined;
 const app = await startApp(b.chain.url, deployment, {
+  PORT: String(appPort),
   VILO_RELAY_DB: join(dir, 'relay.sqlite'),
   VILO_ICE_HOSTS: '127.0.0.1',
   // The relay settles a tab once its vouchers stopped for a while (60 s by default). On chopsticks,

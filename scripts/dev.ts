@@ -49,12 +49,12 @@ try {
 
   const plane = process.env.VILO_MEDIA_PLANE ?? 'werift';
   if (plane !== 'werift' && plane !== 'livekit') throw new Error(`VILO_MEDIA_PLANE must be werift or livekit, not "${plane}"`);
+  const port = values.port ? Number(values.port) : await freePort();
   if (plane === 'livekit') {
-    livekit = await startLiveKit();
+    livekit = await startLiveKit({ webhookUrl: `http://127.0.0.1:${port}/api/livekit/webhook` });
     console.log(`[dev] LiveKit media plane at ${livekit.url} (${secs()})`);
   }
 
-  const port = values.port ? Number(values.port) : await freePort();
   server = spawn('node', ['build/index.js'], {
     cwd: ROOT,
     stdio: 'inherit',

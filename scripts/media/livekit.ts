@@ -64,7 +64,7 @@ export function findLiveKitServer(env = process.env): string {
 }
 
 /** The configuration of one node (LiveKit's YAML; JSON is YAML). */
-export function liveKitConfig(o: { port: number; tcpPort: number; udpPort: number; apiKey: string; apiSecret: string; redisUrl?: string; nodeIp?: string }) {
+export function liveKitConfig(o: { port: number; tcpPort: number; udpPort: number; apiKey: string; apiSecret: string; redisUrl?: string; nodeIp?: string; webhookUrl?: string }) {
   const redis = o.redisUrl ? new URL(o.redisUrl) : undefined;
   return {
     port: o.port,
@@ -81,6 +81,8 @@ export function liveKitConfig(o: { port: number; tcpPort: number; udpPort: numbe
     // Several nodes: a new room goes to the node with the fewest rooms (LiveKit's default is random).
     ...(redis ? { redis: { address: `${redis.hostname}:${redis.port || 6379}` }, node_selector: { kind: 'any', sort_by: 'rooms', algorithm: 'lowest' } } : {}),
     room: { auto_create: true, empty_timeout: 60, departure_timeout: 10 },
+    // The control plane checks every participant that joins (routes/livekit-webhook.ts), signed with this key.
+    ...(o.webhookUrl ? { webhook: { api_key: o.apiKey, urls: [o.webhookUrl] } } : {}),
     logging: { level: 'warn', json: false },
   };
 }
@@ -112,6 +114,8 @@ export async function startLiveKit(
     keys?: { apiKey: string; apiSecret: string };
     /** Listen on these (a node restarted in place of one that stopped); default: free ports. */
     ports?: { port: number; tcpPort: number; udpPort: number };
+    /** Where LiveKit posts its webhooks: the app's `/api/livekit/webhook` (the app must be on a known port). */
+    webhookUrl?: string;
     env?: NodeJS.ProcessEnv;
     log?: (line: string) => void;
   } = {},
@@ -127,7 +131,7 @@ export async function startLiveKit(
   const apiSecret = o.keys?.apiSecret ?? randomBytes(32).toString('base64url');
   const dir = mkdtempSync(join(tmpdir(), 'vilo-livekit-'));
   const config = join(dir, 'livekit.yaml');
-  writeFileSync(config, JSON.stringify(liveKitConfig({ port, tcpPort, udpPort, apiKey, apiSecret, redisUrl: o.redisUrl })), { mode: 0o600 });
+  writeFileSync(config, JSON.stringify(liveKitConfig({ port, tcpPort, udpPort, apiKey, apiSecret, redisUrl: o.redisUrl, webhookUrl: o.webhookUrl })), { mode: 0o600 });
 
   const child: ChildProcess = spawn(bin, ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let exited: string | undefined;
@@ -194,8 +198,11 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const lk = await startLiveKit({ redisUrl: process.env.VILO_REDIS_URL, log: (l) => console.error(l) });
+  // VILO_LIVEKIT_WEBHOOK: the app's /api/livekit/webhook (it removes a viewer who joins unpaid).
+  const webhookUrl = process.env.VILO_LIVEKIT_WEBHOOK;
+  const lk = await startLiveKit({ redisUrl: process.env.VILO_REDIS_URL, webhookUrl, log: (l) => console.error(l) });
   console.log(`LiveKit ${LIVEKIT_VERSION} at ${lk.url}\nLIVEKIT_API_KEY=${lk.apiKey}\nLIVEKIT_API_SECRET=${lk.apiSecret}`);
+  if (!webhookUrl) console.error('No VILO_LIVEKIT_WEBHOOK: the app learns of an unpaid join only from its 10 s sweep (docs/media.md, "LiveKit").');
   const stop = () => void lk.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -63,7 +63,8 @@ export async function startApp(
   deploymentPath: string,
   env: Record<string, string> = {},
 ): Promise<App> {
-  const port = await freePort();
+  // A port chosen before (env.PORT): LiveKit, started first, posts its webhooks there.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   let out = '';
   // Run a snapshot of build/: another test run on this machine may rebuild build/ meanwhile, and the
   // server imports its route chunks lazily. Inside ROOT, so node_modules still resolves.

@@ -30,6 +30,8 @@ export interface MediaServerDeps {
   sfu?: SfuOptions;
   /** How often the gate re-decides each viewer, ms. */
   gateIntervalMs?: number;
+  /** How often the LiveKit rooms are swept for viewers without a paid watch (ms, default 10 s; the webhook acts at once). */
+  livekitSweepMs?: number;
   freshMs?: number;
   /** How long the gate trusts its last reading of a tab while the chain does not answer (default 60 s). */
   coverageTrustMs?: number;

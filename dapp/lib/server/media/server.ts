@@ -9,6 +9,8 @@
  *   POST   /whep/:streamId              X-Vilo-Tab, X-Vilo-Watch, Authorization: TabVoucher … → 201                        routes/play.ts
  *   DELETE /whep/:streamId/:resource                                                                                       routes/play.ts
  *   POST   /api/streams/:streamId/watch the WHEP headers → 201 {url, token, room, identity, publisher, tracks} (LiveKit)   routes/play.ts
+ *   POST   /api/streams/:streamId/publisher-token  as POST /whip → 201 {url, token, room, identity} (LiveKit's client)   routes/publish.ts
+ *   POST   /api/livekit/webhook         LiveKit's signed webhook → 200 (removes a viewer who joined without a paid watch)  routes/livekit-webhook.ts
  *   GET    /hls/:streamId/:file         (RTMP streams) the WHEP headers → playlist / fragment                             routes/hls.ts
  *   POST   /api/tab-vouchers            JSON tab voucher → 202 {watches: [{watch, streamId, ratePerSecond, ticks, settledTicks, retired}]}   routes/vouchers.ts
  *   GET    /api/tabs/relay              → {relay} (the account a tab must name to be served here; null: none)             routes/vouchers.ts
@@ -33,6 +35,7 @@ import { Metrics } from './metrics.ts';
 import { Publishers } from './publishers.ts';
 import { hlsRoutes } from './routes/hls.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { liveKitWebhookRoutes } from './routes/livekit-webhook.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { playRoutes } from './routes/play.ts';
 import { publishRoutes } from './routes/publish.ts';
@@ -129,6 +132,18 @@ export function createMediaServer(deps: MediaServerDeps) {
   };
   lk?.rooms.start();
   lk?.gate.start();
+  // Behind the webhook (routes/livekit-webhook.ts), which removes an unpaid viewer as she joins: a
+  // sweep of the live rooms for one whose webhook was lost, or a LiveKit without the webhook set.
+  const sweepTimer =
+    lk &&
+    setInterval(() => {
+      void lk.gate.sweep(lk.rooms.liveStreams()).then((removed) => {
+        for (const identity of removed) {
+          metrics.deny('UnpaidJoin');
+          log(`[livekit] ${identity} was in a room without a paid watch: removed by the sweep`);
+        }
+      });
+    }, deps.livekitSweepMs ?? 10_000);
   // Its thumbnails: the video does not pass through here, so a subscriber of our own takes them.
   const thumbnailer = lk && deps.thumbnails && new LiveKitThumbnailer(lk.plane, lk.rooms, deps.thumbnails, { log });
   thumbnailer?.start();
@@ -205,6 +220,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       ...thumbnailRoutes(ctx),
     ].map(guarded),
     ...metricsRoutes(ctx),
+    ...liveKitWebhookRoutes(ctx),
   ];
   const router = new Router(routes, { log });
 
@@ -242,6 +258,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     handle: (req: Request, ip = 'unknown'): Promise<Response | null> => router.handle(req, ip),
     async close(): Promise<void> {
       clearInterval(gateTimer);
+      clearInterval(sweepTimer);
       lk?.gate.stop();
       lk?.rooms.stop();
       await thumbnailer?.stop();

@@ -90,6 +90,33 @@ describe('the LiveKit control plane', { timeout: 30_000 }, () => {
     await stopping.stop();
   });
 
+  it('the sweep removes a viewer in the room whose watch the gate does not follow or finds unpaid; the publisher and a paying watch stay', async () => {
+    const open = new Map<string, boolean>([['4:0', true], ['5:0', false]]);
+    const gate = new LiveKitGate(plane, (tab, watch) => ({ open: open.get(`${tab}:${watch}`) ?? false }));
+    const paying = await viewer(4n, 0);
+    const unpaid = await viewer(5n, 0);
+    const stranger = await viewer(6n, 0); // joined with a token the gate never followed (a kept one)
+    gate.follow(STREAM, 4n, 0);
+    gate.follow(STREAM, 5n, 0);
+    expect(gate.mayStay(roomOf(STREAM), 'tab:4:0')).toBe(true);
+    expect(gate.mayStay(roomOf(STREAM + 1n), 'tab:4:0')).toBe(false); // her watch is of another room
+    const cutAt = Date.now();
+    expect((await gate.sweep([STREAM])).sort()).toEqual(['tab:5:0', 'tab:6:0']);
+    await sleep(1_500);
+    expect(unpaid.received().lastAt - cutAt).toBeLessThan(1_000);
+    expect(stranger.received().lastAt - cutAt).toBeLessThan(1_000);
+    const before = paying.received().packets;
+    await sleep(1_000);
+    expect(paying.received().packets).toBeGreaterThan(before);
+    const ids = (await plane.rooms.listParticipants(roomOf(STREAM))).map((p) => p.identity);
+    expect(ids).toContain(PUBLISHER_IDENTITY);
+    expect(ids).toContain('tab:4:0');
+    expect(await gate.sweep([STREAM])).toEqual([]);
+    await paying.stop();
+    await unpaid.stop();
+    await stranger.stop();
+  });
+
   it('a token names one room and one identity and cannot publish; an expired one or another key’s is refused by LiveKit', async () => {
     const { AccessToken, TokenVerifier } = await import('livekit-server-sdk');
     const claims = await new TokenVerifier(lk.apiKey, lk.apiSecret).verify(await plane.viewerToken(STREAM, 9n, 4));

@@ -36,6 +36,8 @@ export class LiveKitRefusal extends Error {
 export const roomOf = (streamId: bigint) => `stream-${streamId}`;
 export const viewerIdentity = (tabId: bigint, watch: number) => `tab:${tabId}:${watch}`;
 export const PUBLISHER_IDENTITY = 'publisher';
+/** The control plane's own subscriber in each live room (livekit/thumbnailer.ts). */
+export const THUMBNAILER_IDENTITY = 'thumbnails';
 
 export class LiveKitPlane {
   readonly rooms: RoomServiceClient;
@@ -168,6 +170,46 @@ export class LiveKitGate {
   /** Stops following a watch (it ended). */
   unfollow(tabId: bigint, watch: number): void {
     this.watches.delete(viewerIdentity(tabId, watch));
+  }
+
+  /**
+   * Whether a viewer LiveKit reports in `room` may be there: a watch of that room the gate follows
+   * (a token was minted for it after the payment checks) and finds paid now. LiveKit gives every
+   * connected participant a fresh 10-minute token (at join, and after each permission change): a
+   * viewer who kept one could come back after her watch was removed, unfollowed. The webhook route
+   * asks this of every participant that joins, and removes those it refuses.
+   */
+  mayWatch(room: string, identity: string): boolean {
+    const w = this.watches.get(identity);
+    return !!w && roomOf(w.streamId) === room && this.decide(w.tabId, w.watch).open;
+  }
+
+  /** Whether a participant may be in `room`: the publisher, the control plane's own, or a paid watch. */
+  mayStay(room: string, identity: string): boolean {
+    return identity === PUBLISHER_IDENTITY || identity === THUMBNAILER_IDENTITY || this.mayWatch(room, identity);
+  }
+
+  /**
+   * Removes from the rooms of `streamIds` everyone who may not stay (`mayStay`): one ListParticipants
+   * per room. The webhook removes such a participant as it joins; this sweep, every `sweepMs`,
+   * catches one whose webhook was lost or never configured. Resolves to the identities removed.
+   */
+  async sweep(streamIds: bigint[]): Promise<string[]> {
+    const removed: string[] = [];
+    await Promise.all(
+      streamIds.map(async (id) => {
+        const room = roomOf(id);
+        try {
+          for (const p of await this.plane.rooms.listParticipants(room)) {
+            if (this.mayStay(room, p.identity)) continue;
+            if (await this.plane.remove(id, p.identity)) removed.push(p.identity);
+          }
+        } catch (e) {
+          this.o.onError?.(e as Error);
+        }
+      }),
+    );
+    return removed;
   }
 
   /** The watches of `streamId` LiveKit was last told may subscribe (in the room, paying). */

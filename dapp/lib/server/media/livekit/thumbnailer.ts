@@ -9,9 +9,10 @@
 import { liveKitWhipHeaders } from '../../../media/errors.ts';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import type { Thumbnails, VideoCodec } from '../thumbnails.ts';
-import { PUBLISHER_IDENTITY, type LiveKitPlane, type LiveRooms } from './plane.ts';
+import { PUBLISHER_IDENTITY, THUMBNAILER_IDENTITY, type LiveKitPlane, type LiveRooms } from './plane.ts';
 
-export const THUMBNAILER_IDENTITY = 'thumbnails';
+export { THUMBNAILER_IDENTITY };
+
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
 
 interface Subscription {
