@@ -61,7 +61,7 @@ export async function connectWallet(app: App, c: Ctx, name: string): Promise<voi
 }
 
 /** expect.poll with a patience fit for a chain (a transaction takes ~1.5 s; vitest's default is 1 s). */
-export function poll<T>(fn: () => T | Promise<T>, o: { timeout?: number } = {}) {
+export function poll<T>(fn: () => T | Promise<T>, o: { timeout?: number; interval?: number } = {}) {
   return expect.poll(fn, { timeout: 30_000, interval: 250, ...o });
 }
 

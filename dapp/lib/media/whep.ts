@@ -3,16 +3,22 @@
  * signed voucher (`tabWhepHeaders`). The server answers only while the tab pays (402 NotPaying
  * otherwise) and keeps forwarding only while fresh vouchers arrive (see tab-ticker.ts).
  */
-import { MediaError, endSession, exchangeSdp, liveKitWhipHeaders, refusal, resolveUrl } from './errors.ts';
+import { MediaError, endSession, exchangeSdp, resolveUrl } from './errors.ts';
 
 export { MediaError };
 
+/** Video playing from the media plane (WHEP here; a LiveKit room in livekit.ts). */
 export interface Playback {
   /** Receives the stream's tracks as they arrive. */
   stream: MediaStream;
-  pc: RTCPeerConnection;
-  /** Ends playback (DELETE of the WHEP resource) and closes the connection. */
+  /** Ends playback and closes the connection. */
   stop(): Promise<void>;
+  /** Calls `f` once when the connection ends on its own (failed, closed, or removed by the gate). */
+  onEnd(f: () => void): void;
+}
+
+export interface WhepPlayback extends Playback {
+  pc: RTCPeerConnection;
 }
 
 /**
@@ -44,57 +50,24 @@ export function prepareOffer(): PreparedOffer {
 
 /**
  * WHEP playback with the payment headers given (`tabWhepHeaders`), from an offer made ahead
- * (`prepareOffer`) or a new one. `url` names another endpoint taking the same exchange (LiveKit's
- * WHIP, receive-only), `endHeaders` what its DELETE must carry.
+ * (`prepareOffer`) or a new one.
  */
-export async function playWith(o: {
-  streamId: bigint;
-  headers: Record<string, string>;
-  baseUrl?: string;
-  prepared?: PreparedOffer;
-  url?: string;
-  endHeaders?: Record<string, string>;
-}): Promise<Playback> {
+export async function playWith(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string; prepared?: PreparedOffer }): Promise<WhepPlayback> {
   const { pc, stream, offered } = o.prepared ?? prepareOffer();
   try {
     await offered;
-    const resource = await exchangeSdp(pc, o.url ?? resolveUrl(o.baseUrl, `/whep/${o.streamId}`), o.headers, 'playback');
-    return { stream, pc, stop: endSession(pc, resource, o.endHeaders) };
+    const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whep/${o.streamId}`), o.headers, 'playback');
+    const onEnd = (f: () => void) => {
+      const ended = () => {
+        if (pc.connectionState !== 'failed' && pc.connectionState !== 'closed') return;
+        pc.removeEventListener('connectionstatechange', ended);
+        f();
+      };
+      pc.addEventListener('connectionstatechange', ended);
+    };
+    return { stream, pc, stop: endSession(pc, resource), onEnd };
   } catch (e) {
     pc.close();
     throw e;
   }
-}
-
-/** What POST /api/streams/:id/watch answers on the LiveKit plane (docs/media.md, "LiveKit"). */
-export interface WatchGrant {
-  url: string;
-  token: string;
-  room: string;
-  identity: string;
-  publisher: string;
-  tracks: string[];
-}
-
-/**
- * Playback on the LiveKit plane: the payment headers buy a short-lived LiveKit token for this watch
- * (POST /api/streams/:id/watch: the same checks and refusals as a WHEP offer), then the offer goes to
- * LiveKit's WHIP endpoint, receive-only, naming the publisher's tracks so that the answer carries them.
- * LiveKit ends the connection when the gate removes the watch (payment stopped): ask again then.
- */
-export async function playOnLiveKit(o: { streamId: bigint; headers: Record<string, string>; baseUrl?: string; prepared?: PreparedOffer }): Promise<Playback> {
-  let res: Response;
-  try {
-    res = await fetch(resolveUrl(o.baseUrl, `/api/streams/${o.streamId}/watch`), { method: 'POST', headers: o.headers });
-  } catch (e) {
-    o.prepared?.close();
-    throw new MediaError('Unreachable', `the media server did not answer: ${(e as Error).message}`, 0);
-  }
-  if (res.status !== 201) {
-    o.prepared?.close();
-    throw await refusal(res, 'playback');
-  }
-  const g = (await res.json()) as WatchGrant;
-  const headers = liveKitWhipHeaders(g);
-  return playWith({ streamId: o.streamId, prepared: o.prepared, url: new URL('/whip/v1', g.url).toString(), headers, endHeaders: { Authorization: headers.Authorization } });
 }

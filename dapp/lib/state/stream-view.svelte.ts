@@ -35,6 +35,8 @@ export class StreamView {
   mediaViewers = $state(0);
   /** Served over HLS (an RTMP encoder), not WebRTC. */
   hls = $state(false);
+  /** The media plane serving the video (what the player loads ahead). */
+  plane = $state<'werift' | 'livekit' | undefined>(undefined);
   /** Recent tips (newest first); null: not read yet. */
   tips = $state<LedgerItem[] | null>(null);
   /** Why the tips cannot be read (the server keeps no history, or it is starting), if so. */
@@ -128,6 +130,7 @@ export class StreamView {
       this.thumbnail = p.thumbnail?.cid ?? null;
       this.mediaViewers = p.viewers;
       this.hls = !p.live && p.hls;
+      this.plane = p.plane;
     };
     void media().catch(() => {});
     every(mediaMs, media);

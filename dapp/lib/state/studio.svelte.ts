@@ -8,7 +8,6 @@ import type { Contracts } from '../chain/connection.ts';
 import { READER, freeBalance } from '../chain/connection.ts';
 import type { PlanInput, PricePlan } from '$typechain/pricing_engine.ts';
 import type { Stream, StreamDetails } from '$typechain/stream_registry.ts';
-import type { Publishing } from '../media/whip.ts';
 import { filledSeries, history, type LedgerItem } from '../history/client.ts';
 import { fetchStreamPresence } from '../media/presence.ts';
 import type { TxLog } from './tx.svelte.ts';
@@ -75,7 +74,8 @@ export class StreamStudio {
   preview = $state.raw<MediaStream | null>(null);
   loaded = $state(false);
   #c: Contracts | null = null;
-  #pub: Publishing | null = null;
+  /** The camera's publishing session (WHIP, or LiveKit's client on that plane). */
+  #pub: { stop(): Promise<void> } | null = null;
 
   constructor(
     readonly streamId: bigint,
@@ -244,18 +244,28 @@ export class StreamStudio {
   }
 
   /**
-   * Camera and microphone → WHIP, authorised by one wallet signature of a single-use publish request
-   * (not the encoder key: going live from the browser leaves the key OBS holds working).
+   * Camera and microphone → the media plane, authorised by one wallet signature of a single-use
+   * publish request (not the encoder key: going live from the browser leaves the key OBS holds
+   * working). WHIP on the werift plane; on LiveKit's, LiveKit's client with simulcast layers.
    */
   async goLiveFromCamera(): Promise<void> {
     const me = this.wallet.selected;
     if (!me) throw new Error('Choose an account first');
-    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 15 }, audio: true });
+    const [media, presence] = await Promise.all([
+      navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 15 }, audio: true }),
+      fetchStreamPresence(this.streamId).catch(() => undefined),
+    ]);
     try {
       const timestamp = Date.now();
       const signature = await this.wallet.signMessage(`vilokanam:publish:${this.streamId}:${timestamp}`);
-      const { publish } = await import('../media/whip.ts');
-      this.#pub = await publish({ streamId: this.streamId, streamKey: `creator.${me.address}.${timestamp}.${signature}`, media });
+      const streamKey = `creator.${me.address}.${timestamp}.${signature}`;
+      if (presence?.plane === 'livekit') {
+        const { publishToRoom } = await import('../media/livekit.ts');
+        this.#pub = await publishToRoom({ streamId: this.streamId, authorization: `Bearer ${streamKey}`, media });
+      } else {
+        const { publish } = await import('../media/whip.ts');
+        this.#pub = await publish({ streamId: this.streamId, streamKey, media });
+      }
       this.preview = media;
       this.publishing = true;
       if (!this.stream?.live) await this.setLive(true);

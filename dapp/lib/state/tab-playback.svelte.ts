@@ -1,11 +1,12 @@
 /**
- * The video of the tab's current watch on one watch page: WebRTC (WHEP) from the media server, or
- * HLS for a stream that comes in over RTMP, each request paid by a voucher of the tab.
+ * The video of the tab's current watch on one watch page: WebRTC from the media server (WHEP, or
+ * LiveKit's client on that plane), or HLS for a stream that comes in over RTMP, each request paid by
+ * a voucher of the tab.
  * It asks for WebRTC video as soon as a voucher of the watch is signed (with the first one while the
  * relay checks it, as the media server checks it too), for HLS once one is accepted; after a refusal
- * it asks again: within a second for 402 (the next voucher opens the gate) or for a refused first
- * voucher (the watch may begin again at another rate), a few seconds for anything else (a publisher
- * may start).
+ * it asks again: for 402, or a connection that ended, once a newer voucher is signed (a used-up tab
+ * signs none); soon for a refused first voucher (the watch may begin again at another rate); a few
+ * seconds later for anything else (a publisher may start).
  */
 import type { Playback, PreparedOffer } from '../media/whep.ts';
 import { errorSentence } from '../format/errors.ts';
@@ -27,6 +28,14 @@ export class TabPlayback {
   #trying = false;
   /** The server offers the HLS from its signed-URL edge (presence `hlsEdge`). */
   #hlsEdge = false;
+  /** The plane the media server last named: on LiveKit's, its client connects and no offer is made ahead. */
+  #plane: 'werift' | 'livekit' | undefined;
+  /**
+   * The latest voucher when the server last answered 402, or when the connection ended (LiveKit
+   * removes a watch whose payment stopped): asked again only once a newer one is signed (a used-up
+   * tab signs none).
+   */
+  #refusedWith: object | undefined;
   #stopped = true;
 
   constructor(
@@ -44,10 +53,14 @@ export class TabPlayback {
 
   /**
    * Makes the next WHEP request's offer now (peer connection, offer, candidates), so that asking for
-   * video later is one POST: while the viewer reads the page, and when a watch begins.
+   * video later is one POST: while the viewer reads the page, and when a watch begins. On LiveKit's
+   * plane (`plane`, from the media server) it loads LiveKit's client instead.
    */
-  async prepare(): Promise<void> {
-    if (typeof RTCPeerConnection === 'undefined' || this.#freshOffer()) return;
+  async prepare(plane?: 'werift' | 'livekit'): Promise<void> {
+    this.#plane = plane ?? this.#plane;
+    if (typeof RTCPeerConnection === 'undefined') return;
+    if (this.#plane === 'livekit') return void (await import('../media/livekit.ts'));
+    if (this.#freshOffer()) return;
     const { prepareOffer } = await import('../media/whep.ts');
     if (this.#freshOffer()) return; // made by a call that overtook this one
     this.#offer?.close();
@@ -128,8 +141,11 @@ export class TabPlayback {
     if (this.#stopped || this.#trying || this.#playback || this.hls || !this.here) return;
     this.#trying = true;
     let unanswered = false;
+    let latestAsked: object | undefined;
     try {
       if (!this.tabs.session.signed()) return this.#again(100); // the watch's first voucher is being signed
+      const latest = this.tabs.session.latestVoucher();
+      if (latest && latest === this.#refusedWith) return this.#again(500); // refused with it: wait for the next
       // Ask first (a refused WHEP offer would cost a peer connection and log a failed request).
       const { fetchStreamPresence } = await import('../media/presence.ts');
       const presence = await fetchStreamPresence(this.streamId);
@@ -152,7 +168,13 @@ export class TabPlayback {
       }
       this.status = 'connecting';
       unanswered = !this.tabs.session.accepted();
+      this.#plane = presence.plane;
+      if (presence.plane === 'livekit') {
+        this.#offer?.close();
+        this.#offer = null;
+      }
       const offer = this.#freshOffer();
+      latestAsked = this.tabs.session.latestVoucher();
       const p = await this.tabs.session.play(offer, presence.plane);
       if (!p) return this.#again(100);
       if (offer && this.#offer === offer) this.#offer = null; // used: the next request makes or takes another
@@ -162,19 +184,19 @@ export class TabPlayback {
       this.status = 'playing';
       // A connection that ends (LiveKit removes a watch whose payment stopped; a media server that
       // restarted) is asked for again: the next voucher admits it, or the refusal says why not.
-      const ended = () => {
-        if (p.pc.connectionState !== 'failed' && p.pc.connectionState !== 'closed') return;
-        p.pc.removeEventListener('connectionstatechange', ended);
+      p.onEnd(() => {
         if (this.#playback !== p) return;
+        // Asked again with a voucher newer than now's: the same one would be refused (a used-up tab).
+        this.#refusedWith = this.tabs.session.latestVoucher();
         this.#playback = null;
         this.media = null;
         this.status = 'reconnecting';
         void p.stop();
         this.#again(500);
-      };
-      p.pc.addEventListener('connectionstatechange', ended);
+      });
     } catch (e) {
       const status = (e as { status?: number }).status;
+      if (status === 402) this.#refusedWith = latestAsked;
       this.status = status === 404 ? 'The creator is not sending video right now; retrying…' : `Video unavailable: ${errorSentence(e)}`;
       this.#again(unanswered ? 300 : status === 402 ? 1_000 : 4_000);
     } finally {

@@ -133,9 +133,16 @@ export class WatchSession {
     const w = this.watching;
     const v = this.#playVoucher(true);
     if (!w || !v) return null;
-    const [{ playWith, playOnLiveKit }, { tabWhepHeaders }] = await Promise.all([import('../media/whep.ts'), import('../media/tab-wire.ts')]);
-    const o = { streamId: w.streamId, headers: tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v }), prepared };
-    return plane === 'livekit' ? playOnLiveKit(o) : playWith(o);
+    const { tabWhepHeaders } = await import('../media/tab-wire.ts');
+    const headers = tabWhepHeaders({ tabId: v.tabId, watch: w.watch, voucher: v });
+    if (plane === 'livekit') {
+      // LiveKit's client makes its own connection: an offer made ahead has no use here.
+      prepared?.close();
+      const { watchRoom } = await import('../media/livekit.ts');
+      return watchRoom({ streamId: w.streamId, headers });
+    }
+    const { playWith } = await import('../media/whep.ts');
+    return playWith({ streamId: w.streamId, headers, prepared });
   }
 
   dispose(): void {

@@ -2,12 +2,15 @@
  * Publishing (WHIP): `POST /whip/:stream` with the stream key or a creator-signed request and an SDP
  * offer → 201 + the answer + Location; `DELETE /whip/:stream/:resource` ends it. On the LiveKit plane
  * the offer is handed to LiveKit with a 1-minute publisher token (LiveKit never sees the key).
+ * `POST /api/streams/:stream/publisher-token` (LiveKit plane): the same credentials → 201 `{url, token,
+ * room, identity}`, for LiveKit's own client (the studio's camera, published with simulcast layers).
  */
 import { randomBytes } from 'node:crypto';
 import { Refusal } from '../../refusals.ts';
 import type { Route } from '../../router.ts';
+import { json } from '../http.ts';
 import { MAX_SDP_BYTES, sdpBody, streamIdOf, type MediaContext } from '../context.ts';
-import { LiveKitRefusal, roomOf } from '../livekit/plane.ts';
+import { LiveKitRefusal, PUBLISHER_IDENTITY, roomOf } from '../livekit/plane.ts';
 import type { Publishers } from '../publishers.ts';
 import { checkSdp } from '../sfu.ts';
 
@@ -58,6 +61,18 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
           ctx.log(`[whip] stream ${id}: publisher ${params.resource} left`);
         }
         return new Response(null, { status: 200 });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/streams/:stream/publisher-token',
+      handler: async ({ req, params }) => {
+        const streamId = streamIdOf(params.stream);
+        if (!lk) throw new Refusal('NotOnLiveKit', 'this server takes video over WHIP (POST /whip/:streamId): it has no LiveKit plane');
+        await publishers.check(streamId, req.headers.get('authorization'));
+        const token = await lk.plane.publisherToken(streamId);
+        ctx.log(`[publish] stream ${streamId}: publisher token issued for LiveKit room ${roomOf(streamId)}`);
+        return json(201, { url: lk.publicUrl ?? lk.plane.config.url, token, room: roomOf(streamId), identity: PUBLISHER_IDENTITY });
       },
     },
     { method: 'OPTIONS', path: '/whip/:stream', handler: () => new Response(null, { status: 204, headers: { Allow: 'POST, DELETE, OPTIONS' } }) },
