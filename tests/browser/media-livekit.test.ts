@@ -242,6 +242,10 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
 
     const wrongKey = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer vk_wrong' }, body: 'v=0\r\n' });
     expect([wrongKey.status, ((await wrongKey.json()) as { error: string }).error]).toEqual([401, 'Unauthorized']);
+    // LiveKit's client asks for its publisher token with the same credentials: a wrong key gets none.
+    const noToken = await fetch(`${app.url}/api/streams/${streamId}/publisher-token`, { method: 'POST', headers: { Authorization: 'Bearer vk_wrong' } });
+    const refused = (await noToken.json()) as { error: string; token?: string };
+    expect([noToken.status, refused.error, refused.token]).toEqual([401, 'Unauthorized', undefined]);
     const key = await streamKey(app, env.accounts.bob, streamId);
     // (A new key: the encoder above keeps publishing — its session was admitted with the old one.)
     const malformed = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}` }, body: 'v=0\r\nnot an offer' });
