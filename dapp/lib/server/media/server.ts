@@ -126,7 +126,8 @@ export function createMediaServer(deps: MediaServerDeps) {
         if (!d.open) metrics.deny(d.reason);
         return d;
       },
-      { intervalMs: deps.gateIntervalMs ?? 250, onError: lkLog('a permission update') },
+      // A tab is served by one relay: its account names this control plane on its viewers' tokens.
+      { intervalMs: deps.gateIntervalMs ?? 250, onError: lkLog('a permission update or a sweep'), owner: () => deps.settler?.relayAddress },
     ),
     publishers: new Map(),
   };

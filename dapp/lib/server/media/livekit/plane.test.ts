@@ -37,9 +37,9 @@ async function until(f: () => Promise<boolean> | boolean, ms: number, what: stri
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
-async function viewer(tabId: bigint, watch: number) {
+async function viewer(tabId: bigint, watch: number, owner?: string) {
   const tracks = await until(async () => (await plane.publisherTracks(STREAM)).length > 0, 10_000, 'the publisher’s tracks').then(() => plane.publisherTracks(STREAM));
-  const token = await plane.viewerToken(STREAM, tabId, watch);
+  const token = await plane.viewerToken(STREAM, tabId, watch, undefined, owner);
   const v = await rtpViewer({
     baseUrl: lk.url,
     streamId: STREAM,
@@ -90,18 +90,24 @@ describe('the LiveKit control plane', { timeout: 30_000 }, () => {
     await stopping.stop();
   });
 
-  it('the sweep removes a viewer in the room whose watch the gate does not follow or finds unpaid; the publisher and a paying watch stay', async () => {
-    const open = new Map<string, boolean>([['4:0', true], ['5:0', false]]);
-    const gate = new LiveKitGate(plane, (tab, watch) => ({ open: open.get(`${tab}:${watch}`) ?? false }));
-    const paying = await viewer(4n, 0);
-    const unpaid = await viewer(5n, 0);
-    const stranger = await viewer(6n, 0); // joined with a token the gate never followed (a kept one)
+  it('the sweep removes a viewer in the room whose watch is unpaid, followed or not; the publisher, a paying watch and another control plane’s viewer stay', async () => {
+    const open = new Map<string, boolean>([['4:0', true], ['5:0', false], ['7:0', true]]);
+    const gate = new LiveKitGate(plane, (tab, watch) => ({ open: open.get(`${tab}:${watch}`) ?? false }), { owner: () => 'relay-a' });
+    const paying = await viewer(4n, 0, 'relay-a');
+    const unpaid = await viewer(5n, 0, 'relay-a');
+    const stranger = await viewer(6n, 0, 'relay-a'); // a token the gate no longer follows (a kept one), unpaid
+    const adopted = await viewer(7n, 0, 'relay-a'); // not followed (a restarted control plane), but paid
+    const foreign = await viewer(8n, 0, 'relay-b'); // another control plane's viewer: it judges her
     gate.follow(STREAM, 4n, 0);
     gate.follow(STREAM, 5n, 0);
     expect(gate.mayStay(roomOf(STREAM), 'tab:4:0')).toBe(true);
     expect(gate.mayStay(roomOf(STREAM + 1n), 'tab:4:0')).toBe(false); // her watch is of another room
     const cutAt = Date.now();
     expect((await gate.sweep([STREAM])).sort()).toEqual(['tab:5:0', 'tab:6:0']);
+    expect(gate.mayStay(roomOf(STREAM), 'tab:7:0')).toBe(true);
+    open.set('7:0', false); // adopted: followed now, and removed like any watch once unpaid
+    await gate.round();
+    expect(gate.sent.filter(([, granted]) => !granted).map(([id]) => id)).toEqual(['tab:7:0']);
     await sleep(1_500);
     expect(unpaid.received().lastAt - cutAt).toBeLessThan(1_000);
     expect(stranger.received().lastAt - cutAt).toBeLessThan(1_000);
@@ -111,10 +117,14 @@ describe('the LiveKit control plane', { timeout: 30_000 }, () => {
     const ids = (await plane.rooms.listParticipants(roomOf(STREAM))).map((p) => p.identity);
     expect(ids).toContain(PUBLISHER_IDENTITY);
     expect(ids).toContain('tab:4:0');
+    expect(ids).toContain('tab:8:0');
+    expect(ids).not.toContain('tab:7:0');
     expect(await gate.sweep([STREAM])).toEqual([]);
     await paying.stop();
     await unpaid.stop();
     await stranger.stop();
+    await adopted.stop();
+    await foreign.stop();
   });
 
   it('a token names one room and one identity and cannot publish; an expired one or another key’s is refused by LiveKit', async () => {

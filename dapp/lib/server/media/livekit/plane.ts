@@ -38,6 +38,16 @@ export const viewerIdentity = (tabId: bigint, watch: number) => `tab:${tabId}:${
 export const PUBLISHER_IDENTITY = 'publisher';
 /** The control plane's own subscriber in each live room (livekit/thumbnailer.ts). */
 export const THUMBNAILER_IDENTITY = 'thumbnails';
+/**
+ * The participant attribute naming the control plane that minted a viewer's token (its relay
+ * account: a tab is served by one relay): with several control planes on one LiveKit, each judges
+ * only its own viewers. LiveKit keeps it in the tokens it hands back.
+ */
+export const OWNER_ATTRIBUTE = 'vilo.owner';
+const parseViewer = (identity: string) => {
+  const m = /^tab:([0-9]{1,20}):([0-9]{1,10})$/.exec(identity);
+  return m ? { tabId: BigInt(m[1]), watch: Number(m[2]) } : undefined;
+};
 
 export class LiveKitPlane {
   readonly rooms: RoomServiceClient;
@@ -58,9 +68,12 @@ export class LiveKitPlane {
     return t.toJwt();
   }
 
-  /** A viewer's token for one watch of one tab: join this stream's room and subscribe; nothing else. */
-  viewerToken(streamId: bigint, tabId: bigint, watch: number, ttlS = this.viewerTtlS): Promise<string> {
-    const t = new AccessToken(this.config.apiKey, this.config.apiSecret, { identity: viewerIdentity(tabId, watch), ttl: ttlS });
+  /**
+   * A viewer's token for one watch of one tab: join this stream's room and subscribe; nothing else.
+   * `owner`: the minting control plane, kept as the participant's `OWNER_ATTRIBUTE`.
+   */
+  viewerToken(streamId: bigint, tabId: bigint, watch: number, ttlS = this.viewerTtlS, owner?: string): Promise<string> {
+    const t = new AccessToken(this.config.apiKey, this.config.apiSecret, { identity: viewerIdentity(tabId, watch), ttl: ttlS, ...(owner ? { attributes: { [OWNER_ATTRIBUTE]: owner } } : {}) });
     t.addGrant({ room: roomOf(streamId), roomJoin: true, canPublish: false, canSubscribe: true, canPublishData: false, canUpdateOwnMetadata: false, hidden: true });
     return t.toJwt();
   }
@@ -158,7 +171,14 @@ export class LiveKitGate {
   constructor(
     private readonly plane: LiveKitPlane,
     private readonly decide: Decide,
-    private readonly o: { intervalMs?: number; forgetAfterMs?: number; now?: () => number; onError?: (e: Error) => void } = {},
+    private readonly o: {
+      intervalMs?: number;
+      forgetAfterMs?: number;
+      now?: () => number;
+      onError?: (e: Error) => void;
+      /** This control plane's name on its viewers' tokens (`OWNER_ATTRIBUTE`): its relay account. */
+      owner?: () => string | undefined;
+    } = {},
   ) {}
 
   /** A token was minted for this watch: follow it from now on. */
@@ -181,12 +201,25 @@ export class LiveKitGate {
    */
   mayWatch(room: string, identity: string): boolean {
     const w = this.watches.get(identity);
-    return !!w && roomOf(w.streamId) === room && this.decide(w.tabId, w.watch).open;
+    if (w) return roomOf(w.streamId) === room && this.decide(w.tabId, w.watch).open;
+    // Not followed (this control plane restarted, or forgot the watch after removing it): judged by
+    // its tab's payment now, and followed again if paid.
+    const v = parseViewer(identity);
+    const streamId = /^stream-([0-9]{1,20})$/.exec(room)?.[1];
+    if (!v || !streamId || !this.decide(v.tabId, v.watch).open) return false;
+    this.follow(BigInt(streamId), v.tabId, v.watch);
+    return true;
   }
 
-  /** Whether a participant may be in `room`: the publisher, the control plane's own, or a paid watch. */
-  mayStay(room: string, identity: string): boolean {
-    return identity === PUBLISHER_IDENTITY || identity === THUMBNAILER_IDENTITY || this.mayWatch(room, identity);
+  /**
+   * Whether a participant may be in `room`: the publisher, the control plane's own, a paid watch, or
+   * another control plane's viewer (`attributes` name another owner: that one judges it).
+   */
+  mayStay(room: string, identity: string, attributes: Record<string, string> = {}): boolean {
+    if (identity === PUBLISHER_IDENTITY || identity === THUMBNAILER_IDENTITY) return true;
+    const owner = attributes[OWNER_ATTRIBUTE];
+    if (owner !== undefined && owner !== this.o.owner?.()) return true;
+    return this.mayWatch(room, identity);
   }
 
   /**
@@ -201,7 +234,7 @@ export class LiveKitGate {
         const room = roomOf(id);
         try {
           for (const p of await this.plane.rooms.listParticipants(room)) {
-            if (this.mayStay(room, p.identity)) continue;
+            if (this.mayStay(room, p.identity, p.attributes)) continue;
             if (await this.plane.remove(id, p.identity)) removed.push(p.identity);
           }
         } catch (e) {
@@ -210,6 +243,11 @@ export class LiveKitGate {
       }),
     );
     return removed;
+  }
+
+  /** This control plane's name on its viewers' tokens (`OWNER_ATTRIBUTE`). */
+  owner(): string | undefined {
+    return this.o.owner?.();
   }
 
   /** The watches of `streamId` LiveKit was last told may subscribe (in the room, paying). */

@@ -3,7 +3,8 @@
  * "LiveKit"). Signed by LiveKit with the API key (a JWT over the body's SHA-256): anything else is
  * refused 401. On `participant_joined` the participant is checked at once: the stream's publisher
  * and the control plane's own subscribers stay; a viewer stays only while the gate follows her watch
- * and finds it paid (`LiveKitGate.mayStay`); anyone else is removed. This closes LiveKit's own
+ * or finds paid (`LiveKitGate.mayStay`; a viewer another control plane minted is left to it);
+ * anyone else is removed. This closes LiveKit's own
  * token refresh: every connected participant is handed a 10-minute token, which would otherwise
  * let a viewer whose watch ended come back unpaid. Not rate-limited per address: it is LiveKit's.
  */
@@ -31,10 +32,15 @@ export function liveKitWebhookRoutes(ctx: MediaContext): Route[] {
         const room = event.room?.name ?? '';
         const identity = event.participant?.identity ?? '';
         const streamId = /^stream-([0-9]{1,20})$/.exec(room)?.[1];
-        if (event.event === 'participant_joined' && streamId && !lk.gate.mayStay(room, identity)) {
-          await lk.plane.remove(BigInt(streamId), identity).catch((e: Error) => ctx.log(`[livekit] removing ${identity} from ${room} failed: ${e.message}`));
-          ctx.metrics.deny('UnpaidJoin');
-          ctx.log(`[livekit] ${identity} joined ${room} without a paid watch: removed`);
+        if (event.event === 'participant_joined' && streamId && !lk.gate.mayStay(room, identity, event.participant?.attributes)) {
+          const removed = await lk.plane.remove(BigInt(streamId), identity).catch((e: Error) => {
+            ctx.log(`[livekit] ${identity} joined ${room} without a paid watch; removing it failed (the sweep tries again): ${e.message}`);
+            return false;
+          });
+          if (removed) {
+            ctx.metrics.deny('UnpaidJoin');
+            ctx.log(`[livekit] ${identity} joined ${room} without a paid watch: removed`);
+          }
         }
         return new Response(null, { status: 200 });
       },

@@ -58,7 +58,7 @@ export function playRoutes(ctx: MediaContext): Route[] {
         const { tabId, watch } = await admit(ctx, req, streamId, async () => {
           if (!(await lk.rooms.isLive(streamId))) throw new Refusal('NotLive', `stream ${streamId} is not broadcasting now`);
         });
-        const token = await lk.plane.viewerToken(streamId, tabId, watch);
+        const token = await lk.plane.viewerToken(streamId, tabId, watch, undefined, lk.gate.owner());
         lk.gate.follow(streamId, tabId, watch);
         ctx.log(`[watch] stream ${streamId}: tab:${tabId} (watch ${watch}) admitted to LiveKit`);
         const tracks = await lk.plane.publisherTracks(streamId);
