@@ -4,8 +4,8 @@
  * a voucher of the tab.
  * It asks for WebRTC video as soon as a voucher of the watch is signed (with the first one while the
  * relay checks it, as the media server checks it too), for HLS once one is accepted; after a refusal
- * it asks again: for 402, or a connection that ended, once a newer voucher is signed (a used-up tab
- * signs none); soon for a refused first voucher (the watch may begin again at another rate); a few
+ * it asks again: for 402, or a connection that ended, once the relay has accepted a newer voucher
+ * (a used-up tab signs none); soon for a refused first voucher (the watch may begin again at another rate); a few
  * seconds later for anything else (a publisher may start).
  */
 import type { Playback, PreparedOffer } from '../media/whep.ts';
@@ -32,8 +32,8 @@ export class TabPlayback {
   #plane: 'werift' | 'livekit' | undefined;
   /**
    * The latest voucher when the server last answered 402, or when the connection ended (LiveKit
-   * removes a watch whose payment stopped): asked again only once a newer one is signed (a used-up
-   * tab signs none).
+   * removes a watch whose payment stopped): asked again only once the relay has accepted a newer one
+   * (a used-up tab signs none).
    */
   #refusedWith: object | undefined;
   #stopped = true;
