@@ -21,6 +21,21 @@ export async function refusal(res: Response, what: string): Promise<MediaError> 
   return new MediaError(body.error ?? `Http${res.status}`, body.message ?? `${what} failed with HTTP ${res.status}`, res.status);
 }
 
+/**
+ * A POST the media server answers 201: an unreachable server becomes `Unreachable` (status 0), any
+ * other answer the server's refusal (`refusal`, naming `what`).
+ */
+export async function postCreated(url: string, init: { headers: Record<string, string>; body?: string }, what: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', ...init });
+  } catch (e) {
+    throw new MediaError('Unreachable', `the media server did not answer: ${(e as Error).message}`, 0);
+  }
+  if (res.status !== 201) throw await refusal(res, what);
+  return res;
+}
+
 /** Waits until ICE gathering completes (or `timeoutMs`), so the offer carries its candidates. */
 export function gathered(pc: RTCPeerConnection, timeoutMs = 2_000): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -54,17 +69,7 @@ export async function exchangeSdp(
   what: string,
 ): Promise<string | undefined> {
   await gathered(pc);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/sdp', ...headers },
-      body: pc.localDescription!.sdp,
-    });
-  } catch (e) {
-    throw new MediaError('Unreachable', `the media server did not answer: ${(e as Error).message}`, 0);
-  }
-  if (res.status !== 201) throw await refusal(res, what);
+  const res = await postCreated(url, { headers: { 'Content-Type': 'application/sdp', ...headers }, body: pc.localDescription!.sdp }, what);
   const location = res.headers.get('Location');
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   return location ? new URL(location, url).toString() : undefined;

@@ -99,7 +99,7 @@ export class TabPlayback {
 
   /** Plays the HLS stream into `video`; returns the function that stops it. */
   async attachHls(video: HTMLVideoElement): Promise<() => void> {
-    const [{ playHls }, { tabWhepHeaders }, { refusal, MediaError }] = await Promise.all([import('../media/hls.ts'), import('../media/tab-wire.ts'), import('../media/errors.ts')]);
+    const [{ playHls }, { tabWhepHeaders }, { postCreated, MediaError }] = await Promise.all([import('../media/hls.ts'), import('../media/tab-wire.ts'), import('../media/errors.ts')]);
     const headers = () => {
       const w = this.tabs.session.watching;
       const v = this.tabs.session.latestVoucher();
@@ -109,10 +109,7 @@ export class TabPlayback {
     const edge = async () => {
       const h = headers();
       if (!h) throw new MediaError('NotPaying', 'no accepted voucher of this watch yet', 402);
-      const res = await fetch(`/api/streams/${this.streamId}/hls-edge`, { method: 'POST', headers: h }).catch((e: Error) => {
-        throw new MediaError('Unreachable', `the media server did not answer: ${e.message}`, 0);
-      });
-      if (res.status !== 201) throw await refusal(res, 'the HLS edge address');
+      const res = await postCreated(`/api/streams/${this.streamId}/hls-edge`, { headers: h }, 'the HLS edge address');
       return (await res.json()) as { url: string; expiresAtMs: number };
     };
     const onError = (e: InstanceType<typeof MediaError>) => {

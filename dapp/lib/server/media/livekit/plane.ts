@@ -34,6 +34,11 @@ export class LiveKitRefusal extends Error {
 }
 
 export const roomOf = (streamId: bigint) => `stream-${streamId}`;
+/** The stream a room is of (`roomOf`'s inverse); undefined for a room that is not a stream's. */
+export const streamOfRoom = (room: string): bigint | undefined => {
+  const m = /^stream-([0-9]{1,20})$/.exec(room);
+  return m ? BigInt(m[1]) : undefined;
+};
 export const viewerIdentity = (tabId: bigint, watch: number) => `tab:${tabId}:${watch}`;
 export const PUBLISHER_IDENTITY = 'publisher';
 /** The control plane's own subscriber in each live room (livekit/thumbnailer.ts). */
@@ -205,9 +210,9 @@ export class LiveKitGate {
     // Not followed (this control plane restarted, or forgot the watch after removing it): judged by
     // its tab's payment now, and followed again if paid.
     const v = parseViewer(identity);
-    const streamId = /^stream-([0-9]{1,20})$/.exec(room)?.[1];
-    if (!v || !streamId || !this.decide(v.tabId, v.watch).open) return false;
-    this.follow(BigInt(streamId), v.tabId, v.watch);
+    const streamId = streamOfRoom(room);
+    if (!v || streamId === undefined || !this.decide(v.tabId, v.watch).open) return false;
+    this.follow(streamId, v.tabId, v.watch);
     return true;
   }
 
@@ -360,9 +365,10 @@ export class LiveRooms {
   /** The streams whose room is live now (as `isLive`, from the last poll). */
   liveStreams(): bigint[] {
     const now = this.o.now?.() ?? Date.now();
-    return [...this.lastLiveAt]
-      .filter(([room, at]) => /^stream-[0-9]{1,20}$/.test(room) && now - at <= 2 * (this.o.intervalMs ?? 1_000) + 500)
-      .map(([room]) => BigInt(room.slice('stream-'.length)));
+    return [...this.lastLiveAt].flatMap(([room, at]) => {
+      const id = streamOfRoom(room);
+      return id !== undefined && now - at <= 2 * (this.o.intervalMs ?? 1_000) + 500 ? [id] : [];
+    });
   }
 
   /** Participants of the room that do not publish (viewers), at the last poll. */

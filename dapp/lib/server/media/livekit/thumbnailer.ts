@@ -11,8 +11,6 @@ import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import type { Thumbnails, VideoCodec } from '../thumbnails.ts';
 import { PUBLISHER_IDENTITY, THUMBNAILER_IDENTITY, type LiveKitPlane, type LiveRooms } from './plane.ts';
 
-export { THUMBNAILER_IDENTITY };
-
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
 
 interface Subscription {

@@ -13,6 +13,7 @@ import { Refusal } from '../../refusals.ts';
 import type { Route } from '../../router.ts';
 import { readBody } from '../http.ts';
 import type { MediaContext } from '../context.ts';
+import { streamOfRoom } from '../livekit/plane.ts';
 
 const MAX_WEBHOOK_BYTES = 64 * 1024;
 
@@ -31,9 +32,9 @@ export function liveKitWebhookRoutes(ctx: MediaContext): Route[] {
         });
         const room = event.room?.name ?? '';
         const identity = event.participant?.identity ?? '';
-        const streamId = /^stream-([0-9]{1,20})$/.exec(room)?.[1];
-        if (event.event === 'participant_joined' && streamId && !lk.gate.mayStay(room, identity, event.participant?.attributes)) {
-          const removed = await lk.plane.remove(BigInt(streamId), identity).catch((e: Error) => {
+        const streamId = streamOfRoom(room);
+        if (event.event === 'participant_joined' && streamId !== undefined && !lk.gate.mayStay(room, identity, event.participant?.attributes)) {
+          const removed = await lk.plane.remove(streamId, identity).catch((e: Error) => {
             ctx.log(`[livekit] ${identity} joined ${room} without a paid watch; removing it failed (the sweep tries again): ${e.message}`);
             return false;
           });
