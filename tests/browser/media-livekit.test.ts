@@ -498,6 +498,40 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     await p.page.context().close();
   });
 
+  it("the studio's camera on LiveKit: when LiveKit ends the creator's session, the studio says why, stops the camera and offers to go live again, which publishes", async () => {
+    browser ??= await launchBrowser();
+    const uma = await freshViewer(env, 'LkUma');
+    const camStream = await liveStream(env, uma.pair);
+    const studio = await open({ browser, env, app }, [uma]);
+    await connectWallet(app, studio, uma.name);
+    await go(app, studio.page, `/creator/${camStream}`);
+    const goLive = studio.page.getByRole('button', { name: 'Go live from camera' });
+    await goLive.click();
+    await studio.page.getByTestId('preview').waitFor({ timeout: 30_000 });
+    await until(async () => (await media(camStream)).state === 'live', 20_000, 'the camera stream to be live on LiveKit');
+
+    // LiveKit removes the publisher (an operator's RemoveParticipant, as a node draining would).
+    const rooms = new RoomServiceClient(lk.url, lk.apiKey, lk.apiSecret);
+    await rooms.removeParticipant(`stream-${camStream}`, 'publisher');
+    await poll(() => studio.page.getByTestId('camera-ended').textContent(), { timeout: 10_000 }).toBe(
+      "The camera's broadcast stopped: the media server removed this session. Go live again when you are ready.",
+    );
+    expect(await studio.page.getByTestId('preview').count(), 'no frozen preview').toBe(0);
+    expect(await goLive.isEnabled()).toBe(true);
+    await screenshot(studio.page, 'livekit-studio-camera-ended');
+
+    // Going live again publishes anew, and the note goes.
+    await goLive.click();
+    await studio.page.getByTestId('preview').waitFor({ timeout: 30_000 });
+    expect(await studio.page.getByTestId('camera-ended').count()).toBe(0);
+    await poll(async () => (await rooms.listParticipants(`stream-${camStream}`)).some((x) => x.identity === 'publisher' && x.tracks.length > 0), { timeout: 20_000 }).toBe(true);
+    await studio.page.getByRole('button', { name: 'Stop camera' }).click();
+    // LiveKit's client logs the removed session's data channels as errors; nothing else may fail.
+    const removal = (e: string) => /DataChannel error on \w+: User-Initiated Abort|data channel '\w+' closed unexpectedly/.test(e);
+    expect(failing(studio.errors).filter((e) => !removal(e))).toEqual([]);
+    await studio.context.close();
+  });
+
   // Last in this file: it restarts the LiveKit server every test above uses.
   it('the LiveKit server dies mid-stream: the watch page stops paying within seconds, and once it is back and the encoder publishes again she watches and pays on', async () => {
     browser ??= await launchBrowser();

@@ -14,7 +14,7 @@
  *
  * Loaded only on this plane (a dynamic import): the library's chunk is 0.53 MB minified (the build's).
  */
-import { ConnectionError, LogLevel, Room, RoomEvent, Track, VideoPresets, setLogLevel, type RemoteTrack } from 'livekit-client';
+import { ConnectionError, DisconnectReason, LogLevel, Room, RoomEvent, Track, VideoPresets, setLogLevel, type RemoteTrack } from 'livekit-client';
 import { MediaError, postCreated, resolveUrl } from './errors.ts';
 import type { Playback } from './whep.ts';
 
@@ -68,6 +68,25 @@ export async function watchRoom(o: { streamId: bigint; headers: Record<string, s
 export interface RoomPublishing {
   /** Leaves the room; the camera's tracks stay with their owner. */
   stop(): Promise<void>;
+  /** Calls `f` once if LiveKit ends the session without `stop` (removed, the node gone, its reconnection given up), with why. */
+  onEnd(f: (why: string) => void): void;
+}
+
+/** What ended a publisher's session, as a clause for the studio ("the broadcast stopped: …"). */
+function endedBecause(reason: DisconnectReason | undefined): string {
+  switch (reason) {
+    case DisconnectReason.PARTICIPANT_REMOVED:
+      return 'the media server removed this session';
+    case DisconnectReason.DUPLICATE_IDENTITY:
+      return 'another encoder took over this stream';
+    case DisconnectReason.ROOM_DELETED:
+    case DisconnectReason.ROOM_CLOSED:
+      return 'the media server closed the stream';
+    case DisconnectReason.SERVER_SHUTDOWN:
+      return 'the media server shut down';
+    default:
+      return 'the connection to the media server was lost';
+  }
 }
 
 /**
@@ -78,7 +97,17 @@ export interface RoomPublishing {
 export async function publishToRoom(o: { streamId: bigint; authorization: string; media: MediaStream; baseUrl?: string }): Promise<RoomPublishing> {
   const res = await postCreated(resolveUrl(o.baseUrl, `/api/streams/${o.streamId}/publisher-token`), { headers: { Authorization: o.authorization } }, 'publishing');
   const g = (await res.json()) as RoomGrant;
-  const room = new Room({ dynacast: true });
+  // The camera belongs to the studio: LiveKit's client must not stop its tracks when the session ends.
+  const room = new Room({ dynacast: true, stopLocalTrackOnUnpublish: false });
+  let stopped = false;
+  let endedWith: string | undefined;
+  const ends = new Set<(why: string) => void>();
+  room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+    if (stopped) return;
+    endedWith = endedBecause(reason);
+    for (const f of ends) f(endedWith);
+    ends.clear();
+  });
   await join(room, g.url, g.token);
   try {
     for (const track of o.media.getTracks()) {
@@ -97,5 +126,14 @@ export async function publishToRoom(o: { streamId: bigint; authorization: string
     await room.disconnect(false);
     throw new MediaError('PublishFailed', `LiveKit did not take the camera: ${(e as Error).message}`, 0);
   }
-  return { stop: () => room.disconnect(false) };
+  return {
+    stop: () => {
+      stopped = true;
+      return room.disconnect(false);
+    },
+    onEnd: (f) => {
+      if (endedWith !== undefined) queueMicrotask(() => f(endedWith!));
+      else if (!stopped) ends.add(f);
+    },
+  };
 }

@@ -10,6 +10,8 @@ export interface Publishing {
   pc: RTCPeerConnection;
   /** Ends publishing (DELETE of the WHIP resource) and closes the connection; the media tracks stay. */
   stop(): Promise<void>;
+  /** Calls `f` once if the connection ends without `stop` (the media server went away or dropped it), with why. */
+  onEnd(f: (why: string) => void): void;
 }
 
 export async function publish(o: { streamId: bigint; streamKey: string; media: MediaStream; baseUrl?: string }): Promise<Publishing> {
@@ -19,7 +21,24 @@ export async function publish(o: { streamId: bigint; streamKey: string; media: M
     await pc.setLocalDescription(await pc.createOffer());
     const auth = { Authorization: `Bearer ${o.streamKey}` };
     const resource = await exchangeSdp(pc, resolveUrl(o.baseUrl, `/whip/${o.streamId}`), auth, 'publishing');
-    return { pc, stop: endSession(pc, resource, auth) };
+    const stop = endSession(pc, resource, auth);
+    let stopped = false;
+    const onEnd = (f: (why: string) => void) => {
+      const ended = () => {
+        if (stopped || pc.connectionState !== 'failed') return;
+        pc.removeEventListener('connectionstatechange', ended);
+        f('the connection to the media server failed');
+      };
+      pc.addEventListener('connectionstatechange', ended);
+    };
+    return {
+      pc,
+      stop: () => {
+        stopped = true;
+        return stop();
+      },
+      onEnd,
+    };
   } catch (e) {
     pc.close();
     throw e;

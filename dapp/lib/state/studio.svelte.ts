@@ -71,11 +71,13 @@ export class StreamStudio {
   /** When the stream's current encoder key was issued (ms), null = none yet; undefined = not asked. */
   keyIssuedAtMs = $state<number | null | undefined>(undefined);
   publishing = $state(false);
+  /** Why the camera's broadcast stopped without "Stop camera" (the media server ended it); null while none did. */
+  publishEnded = $state<string | null>(null);
   preview = $state.raw<MediaStream | null>(null);
   loaded = $state(false);
   #c: Contracts | null = null;
   /** The camera's publishing session (WHIP, or LiveKit's client on that plane). */
-  #pub: { stop(): Promise<void> } | null = null;
+  #pub: { stop(): Promise<void>; onEnd(f: (why: string) => void): void } | null = null;
 
   constructor(
     readonly streamId: bigint,
@@ -268,6 +270,13 @@ export class StreamStudio {
       }
       this.preview = media;
       this.publishing = true;
+      this.publishEnded = null;
+      const pub = this.#pub;
+      // Said, not left to a frozen preview: the camera stops, and "Go live from camera" is offered again.
+      pub.onEnd((why) => {
+        if (this.#pub !== pub) return;
+        void this.stopPublishing().then(() => (this.publishEnded = `The camera's broadcast stopped: ${why}. Go live again when you are ready.`));
+      });
       if (!this.stream?.live) await this.setLive(true);
     } catch (e) {
       for (const t of media.getTracks()) t.stop();
@@ -276,6 +285,7 @@ export class StreamStudio {
   }
 
   async stopPublishing(): Promise<void> {
+    this.publishEnded = null;
     await this.#pub?.stop();
     this.#pub = null;
     for (const t of this.preview?.getTracks() ?? []) t.stop();
