@@ -11,9 +11,10 @@
  *   open (relay, key, dry run: what it does while a viewer reads it). (Switching streams on an open tab, no
  *   transaction: `npm run bench:switch`.)
  *
- * Run: npm run bench:latency   (writes the "latency" section of docs/benchmarks.md; on chopsticks,
- *      e.g. VILO_CHAIN=chopsticks, the "latency-chopsticks" section; with VILO_MEDIA_PLANE=livekit the
- *      video goes through a LiveKit server this bench starts, the "latency-livekit" section)
+ * Run: npm run bench:latency   (on chopsticks, the default chain: the "latency-chopsticks" section of
+ *      docs/benchmarks.md; VILO_CHAIN=contracts-node npm run bench:latency, on the built node: the
+ *      "latency" section; with VILO_MEDIA_PLANE=livekit the video goes through a LiveKit server this
+ *      bench starts, the "latency-livekit" section)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

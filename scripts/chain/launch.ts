@@ -3,11 +3,12 @@
  *
  * Which chain, in order:
  *  1. `CONTRACTS_NODE_URL` set: use that running node; nothing is started or stopped.
- *  2. A substrate-contracts-node binary (named by `SUBSTRATE_CONTRACTS_NODE`, or on PATH, or built by
- *     tools/build-node.sh into the cache): run it in dev mode (instant seal) on a free port.
- *     `VILO_CHAIN=chopsticks` skips it; `VILO_CHAIN=contracts-node` makes its absence an error.
+ *  2. Asked for (`VILO_CHAIN=contracts-node`, or a binary named by `SUBSTRATE_CONTRACTS_NODE`): a
+ *     substrate-contracts-node binary (that one, or on PATH, or built by tools/build-node.sh into the
+ *     cache), run in dev mode (instant seal) on a free port; its absence is an error.
  *  3. Otherwise chopsticks running the node's own runtime (contracts-parachain-runtime 0.42) from
- *     chain/contracts-parachain.raw.json, a block per transaction. See docs/decisions.md.
+ *     chain/contracts-parachain.raw.json, a block per transaction — what a fresh machine has, so
+ *     `npm test` runs the same chain everywhere, built node or not. See docs/decisions.md.
  *
  * As a command: `tsx scripts/chain/launch.ts` starts the chain, prints its URL and runs until Ctrl-C.
  */
@@ -124,6 +125,24 @@ async function contractsNodeCommand(bin: string, port: number): Promise<[string,
   return [bin, ['--dev', '--tmp', `--rpc-port=${port}`, `--port=${await freePort()}`, '--no-prometheus']];
 }
 
+/**
+ * Which chain to start. The node only when asked for: a node built into the cache must not change
+ * what `npm test` runs (a fresh machine has none, and CI must test what a newcomer gets).
+ */
+export function chooseChain(env = process.env): { kind: 'contracts-node' | 'chopsticks'; nodeBin?: string } {
+  const wanted = env.VILO_CHAIN;
+  if (wanted && wanted !== 'chopsticks' && wanted !== 'contracts-node') {
+    throw new ChainStartError(`VILO_CHAIN=${wanted}: expected "chopsticks" or "contracts-node"`);
+  }
+  const nodeWanted = wanted === 'contracts-node' || (!wanted && Boolean(env.SUBSTRATE_CONTRACTS_NODE));
+  if (!nodeWanted) return { kind: 'chopsticks' };
+  const nodeBin = findContractsNode(env);
+  if (!nodeBin) {
+    throw new ChainStartError('VILO_CHAIN=contracts-node, but no substrate-contracts-node binary was found (build it with tools/build-node.sh)');
+  }
+  return { kind: 'contracts-node', nodeBin };
+}
+
 /** Starts (or connects to) the local chain. */
 export async function startChain(env = process.env): Promise<Chain> {
   if (env.CONTRACTS_NODE_URL) {
@@ -132,16 +151,7 @@ export async function startChain(env = process.env): Promise<Chain> {
     return { url, kind: 'external', stop: async () => {} };
   }
   const port = await freePort();
-  // VILO_CHAIN=chopsticks runs what CI runs even where a node is built; =contracts-node insists on it.
-  const wanted = env.VILO_CHAIN;
-  if (wanted && wanted !== 'chopsticks' && wanted !== 'contracts-node') {
-    throw new ChainStartError(`VILO_CHAIN=${wanted}: expected "chopsticks" or "contracts-node"`);
-  }
-  const nodeBin = wanted === 'chopsticks' ? undefined : findContractsNode(env);
-  if (wanted === 'contracts-node' && !nodeBin) {
-    throw new ChainStartError('VILO_CHAIN=contracts-node, but no substrate-contracts-node binary was found (build it with tools/build-node.sh)');
-  }
-  const kind: ChainKind = nodeBin ? 'contracts-node' : 'chopsticks';
+  const { kind, nodeBin } = chooseChain(env);
   const [cmd, args] = nodeBin ? await contractsNodeCommand(nodeBin, port) : chopsticksCommand(port);
   const url = `ws://127.0.0.1:${port}`;
 
@@ -175,6 +185,10 @@ export async function startChain(env = process.env): Promise<Chain> {
     await waitForRpc(url, READY_TIMEOUT_MS, () => exited);
   } catch (e) {
     await stop();
+    // What the chain printed is the only clue to why it never answered.
+    if (e instanceof ChainStartError && !exited) {
+      throw new ChainStartError(`${e.message}; ${kind} (${cmd} ${args.join(' ')}) printed:\n${output.join('').slice(-3000) || '(nothing)'}`);
+    }
     throw e;
   }
   return {
