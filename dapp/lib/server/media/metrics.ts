@@ -1,62 +1,74 @@
-/** Prometheus counters and gauges of the media server, rendered as text at GET /metrics. */
+/**
+ * The media server's Prometheus metrics (prom-client), served at GET /metrics. Each server has a
+ * registry of its own, so several servers in one process (the tests, the benches) never share counts.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What is connected now: read at each scrape. */
+export interface MediaGauges {
+  publishers: number;
+  viewers: number;
+  viewersOpen: number;
+  hlsViewers: number;
+}
+
 export class Metrics {
-  bytesForwarded = 0;
-  vouchersAccepted = 0;
-  readonly vouchersRejected = new Map<string, number>();
-  readonly gateDenials = new Map<string, number>();
-  settlements = 0;
-  settlementFailures = 0;
-  settledVouchers = 0;
-  /** Buckets of settlement latency (submit → in block), seconds. */
-  private readonly buckets = [0.5, 1, 2, 3, 5, 10, 30];
-  private readonly counts = new Array(this.buckets.length + 1).fill(0) as number[];
-  private latencySum = 0;
-  private latencyCount = 0;
+  readonly registry = new Registry();
+  private readonly registers = [this.registry];
+  private readonly gauges = {
+    publishers: new Gauge({ name: 'vilo_publishers', help: 'Connected publishers (WHIP).', registers: this.registers }),
+    viewers: new Gauge({ name: 'vilo_viewers', help: 'Connected viewers (WHEP).', registers: this.registers }),
+    hlsViewers: new Gauge({ name: 'vilo_hls_viewers', help: 'Sessions that fetched HLS (RTMP streams) in the last 10 s.', registers: this.registers }),
+    viewersOpen: new Gauge({ name: 'vilo_viewers_receiving', help: 'Viewers the payment gate currently lets media through to.', registers: this.registers }),
+  };
+  private readonly bytes = new Counter({ name: 'vilo_bytes_forwarded_total', help: 'Media bytes written to viewers (RTP over WebRTC, and HLS files).', registers: this.registers });
+  private readonly acceptedVouchers = new Counter({ name: 'vilo_vouchers_accepted_total', help: 'Vouchers accepted by the relay.', registers: this.registers });
+  private readonly rejectedVouchers = new Counter({ name: 'vilo_vouchers_rejected_total', help: 'Vouchers refused, by reason.', labelNames: ['reason'], registers: this.registers });
+  private readonly denials = new Counter({ name: 'vilo_gate_denials_total', help: 'Playback refused or media cut, by reason.', labelNames: ['reason'], registers: this.registers });
+  private readonly settlements = new Counter({ name: 'vilo_settlements_total', help: 'settle_tabs rounds included in blocks.', registers: this.registers });
+  private readonly failures = new Counter({ name: 'vilo_settlement_failures_total', help: 'settle_tabs rounds that failed (resubmitted next round).', registers: this.registers });
+  private readonly settledVouchers = new Counter({ name: 'vilo_settled_vouchers_total', help: 'Vouchers submitted in included settlements.', registers: this.registers });
+  private readonly latency = new Histogram({
+    name: 'vilo_settlement_seconds',
+    help: 'Settlement latency, submit to inclusion.',
+    buckets: [0.5, 1, 2, 3, 5, 10, 30],
+    registers: this.registers,
+  });
+
+  /** Media bytes written to a viewer. */
+  forwarded(bytes: number) {
+    this.bytes.inc(bytes);
+  }
+
+  accepted() {
+    this.acceptedVouchers.inc();
+  }
 
   reject(reason: string) {
-    this.vouchersRejected.set(reason, (this.vouchersRejected.get(reason) ?? 0) + 1);
+    this.rejectedVouchers.inc({ reason });
   }
 
   deny(reason: string) {
-    this.gateDenials.set(reason, (this.gateDenials.get(reason) ?? 0) + 1);
+    this.denials.inc({ reason });
   }
 
   settled(seconds: number, vouchers: number) {
-    this.settlements++;
-    this.settledVouchers += vouchers;
-    this.latencySum += seconds;
-    this.latencyCount++;
-    const i = this.buckets.findIndex((b) => seconds <= b);
-    this.counts[i < 0 ? this.buckets.length : i]++;
+    this.settlements.inc();
+    this.settledVouchers.inc(vouchers);
+    this.latency.observe(seconds);
   }
 
-  render(g: { publishers: number; viewers: number; viewersOpen: number; hlsViewers: number }): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, rows: [string, number][]) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
-    };
-    const labelled = (m: Map<string, number>): [string, number][] => [...m].map(([k, v]) => [`{reason="${k}"}`, v]);
-    metric('vilo_publishers', 'gauge', 'Connected publishers (WHIP).', [['', g.publishers]]);
-    metric('vilo_viewers', 'gauge', 'Connected viewers (WHEP).', [['', g.viewers]]);
-    metric('vilo_hls_viewers', 'gauge', 'Sessions that fetched HLS (RTMP streams) in the last 10 s.', [['', g.hlsViewers]]);
-    metric('vilo_viewers_receiving', 'gauge', 'Viewers the payment gate currently lets media through to.', [['', g.viewersOpen]]);
-    metric('vilo_bytes_forwarded_total', 'counter', 'Media bytes written to viewers (RTP over WebRTC, and HLS files).', [['', this.bytesForwarded]]);
-    metric('vilo_vouchers_accepted_total', 'counter', 'Vouchers accepted by the relay.', [['', this.vouchersAccepted]]);
-    metric('vilo_vouchers_rejected_total', 'counter', 'Vouchers refused, by reason.', labelled(this.vouchersRejected));
-    metric('vilo_gate_denials_total', 'counter', 'Playback refused or media cut, by reason.', labelled(this.gateDenials));
-    metric('vilo_settlements_total', 'counter', 'settle_tabs rounds included in blocks.', [['', this.settlements]]);
-    metric('vilo_settlement_failures_total', 'counter', 'settle_tabs rounds that failed (resubmitted next round).', [['', this.settlementFailures]]);
-    metric('vilo_settled_vouchers_total', 'counter', 'Vouchers submitted in included settlements.', [['', this.settledVouchers]]);
-    lines.push('# HELP vilo_settlement_seconds Settlement latency, submit to inclusion.', '# TYPE vilo_settlement_seconds histogram');
-    let cum = 0;
-    this.buckets.forEach((b, i) => {
-      cum += this.counts[i];
-      lines.push(`vilo_settlement_seconds_bucket{le="${b}"} ${cum}`);
-    });
-    cum += this.counts[this.buckets.length];
-    lines.push(`vilo_settlement_seconds_bucket{le="+Inf"} ${cum}`);
-    lines.push(`vilo_settlement_seconds_sum ${this.latencySum}`, `vilo_settlement_seconds_count ${this.latencyCount}`);
-    return lines.join('\n') + '\n';
+  settlementFailed() {
+    this.failures.inc();
+  }
+
+  /** The exposition text, with the gauges set to what is connected now. */
+  async render(now: MediaGauges): Promise<string> {
+    for (const key of Object.keys(this.gauges) as (keyof MediaGauges)[]) this.gauges[key].set(now[key]);
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

@@ -90,7 +90,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     maxSdpBytes: MAX_SDP_BYTES,
     ...deps.sfu,
     onForward: (n) => {
-      metrics.bytesForwarded += n;
+      metrics.forwarded(n);
       deps.sfu?.onForward?.(n);
     },
     ...(deps.thumbnails && {

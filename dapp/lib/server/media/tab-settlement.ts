@@ -150,7 +150,7 @@ export class TabSettlement {
         }),
       ]);
     } catch (e) {
-      metrics.settlementFailures++;
+      metrics.settlementFailed();
       log?.(`[relay] settlement of ${items.length} tab vouchers failed: ${(e as Error).message}`);
       return;
     } finally {

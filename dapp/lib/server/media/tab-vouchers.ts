@@ -130,7 +130,7 @@ export class TabVouchers {
     if (refusal) throw refusal;
     if (store.save(signed, this.now()).length) this.o.onUnsettled?.(signed.tabId);
     for (const c of signed.claims) gate.accepted(signed.tabId, c.watch, c.ticks, c.ratePerSecond);
-    this.o.metrics.vouchersAccepted++;
+    this.o.metrics.accepted();
     return store.watches(signed.tabId).map((w) => {
       const onChain = tab.watches.find((x) => x.number === w.watch)?.settled ?? 0n;
       return { watch: w.watch, streamId: w.streamId, ratePerSecond: w.ratePerSecond, ticks: w.ticks, settledTicks: w.settledTicks > onChain ? w.settledTicks : onChain, retired: w.retired };

@@ -32,7 +32,7 @@ export function hlsRoutes(ctx: MediaContext): Route[] {
             throw new Refusal('NotLive', `stream ${streamId} has no HLS ${file === 'index.m3u8' ? 'playlist' : 'fragment ' + file} now`);
           }
         });
-        ctx.metrics.bytesForwarded += body.length;
+        ctx.metrics.forwarded(body.length);
         ctx.hlsAudience.saw(streamId, `tab:${tabId}`, BigInt(watch));
         return new Response(body, {
           status: 200,

@@ -1,4 +1,4 @@
-/** `GET /metrics` — the media server's Prometheus text (metrics.ts). Not rate-limited: a scraper asks often. */
+/** `GET /metrics` — the media server's Prometheus text (prom-client, metrics.ts). Not rate-limited: a scraper asks often. */
 import type { Route } from '../../router.ts';
 import type { MediaContext } from '../context.ts';
 
@@ -7,10 +7,10 @@ export function metricsRoutes(ctx: MediaContext): Route[] {
     {
       method: 'GET',
       path: '/metrics',
-      handler: () => {
+      handler: async () => {
         const viewers = ctx.sfu.viewers();
-        const text = ctx.metrics.render({ publishers: ctx.sfu.publisherCount, viewers: viewers.length, viewersOpen: viewers.filter((v) => v.open).length, hlsViewers: ctx.hlsAudience.count() });
-        return new Response(text, { headers: { 'Content-Type': 'text/plain; version=0.0.4' } });
+        const text = await ctx.metrics.render({ publishers: ctx.sfu.publisherCount, viewers: viewers.length, viewersOpen: viewers.filter((v) => v.open).length, hlsViewers: ctx.hlsAudience.count() });
+        return new Response(text, { headers: { 'Content-Type': ctx.metrics.contentType } });
       },
     },
   ];
