@@ -7,6 +7,7 @@
  * a new voucher admits it again. One test per attack on the tokens and the control plane.
  */
 import { liveKitWhipHeaders } from '../../dapp/lib/media/errors.ts';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -246,9 +247,12 @@ describe('the media plane on LiveKit', { retry: 1 }, () => {
     const noToken = await fetch(`${app.url}/api/streams/${streamId}/publisher-token`, { method: 'POST', headers: { Authorization: 'Bearer vk_wrong' } });
     const refused = (await noToken.json()) as { error: string; token?: string };
     expect([noToken.status, refused.error, refused.token]).toEqual([401, 'Unauthorized', undefined]);
-    const key = await streamKey(app, env.accounts.bob, streamId);
-    // (A new key: the encoder above keeps publishing — its session was admitted with the old one.)
-    const malformed = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}` }, body: 'v=0\r\nnot an offer' });
+    // Credentials that pass (the creator's signed publish request, as the studio sends: a new key
+    // would end the encoder above, key-rotation.test.ts), with an offer that is not one.
+    const { bob } = env.accounts;
+    const ts = Date.now();
+    const signed = `creator.${bob.address}.${ts}.${u8aToHex(bob.sign(stringToU8a(`vilokanam:publish:${streamId}:${ts}`)))}`;
+    const malformed = await fetch(`${app.url}/whip/${streamId}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${signed}` }, body: 'v=0\r\nnot an offer' });
     expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([400, 'MalformedSdp']);
     expect((await media(streamId)).state).toBe('live');
   });

@@ -61,8 +61,10 @@ export interface LiveKitContext {
   publicUrl?: string;
   rooms: LiveRooms;
   gate: LiveKitGate;
-  /** WHIP resources on LiveKit: our resource id → LiveKit's resource URL and the token that opened it. */
-  publishers: Map<string, { streamId: bigint; location: string; token: string }>;
+  /** WHIP resources on LiveKit: our resource id → LiveKit's resource URL, the token that opened it, how it was let in. */
+  publishers: Map<string, { streamId: bigint; location: string; token: string; admittedBy: 'key' | 'creator' }>;
+  /** Per stream: how the last publisher let into its room got in (the room has one `publisher` identity). */
+  lastAdmission: Map<string, 'key' | 'creator'>;
 }
 
 export interface MediaContext {

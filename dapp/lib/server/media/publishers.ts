@@ -14,6 +14,12 @@ export const KEY_REQUEST_TTL_MS = 5 * 60_000;
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/**
+ * How a publisher got in: with the stream key (an encoder: its session ends when the key is
+ * replaced) or with a request the creator signed (the studio's camera: a new key leaves it alone).
+ */
+export type Admission = 'key' | 'creator';
+
 export class Publishers {
   /** Per stream: the timestamp of the last creator-signed publish request used (each is single-use). */
   private readonly publishRequests = new Map<string, number>();
@@ -24,7 +30,7 @@ export class Publishers {
    * Throws 401 unless `auth` is the stream key (`Bearer <key>`) or a creator-signed request not used
    * before: `Bearer creator.<address>.<timestamp>.<signature of "vilokanam:publish:<stream>:<timestamp>">`.
    */
-  async check(streamId: bigint, auth: string | null): Promise<void> {
+  async check(streamId: bigint, auth: string | null): Promise<Admission> {
     const m = /^Bearer (\S{1,512})$/.exec(auth ?? '');
     const signed = m && /^creator\.([1-9A-HJ-NP-Za-km-z]{40,60})\.([0-9]{1,15})\.(0x[0-9a-fA-F]{128,140})$/.exec(m[1]);
     if (signed) {
@@ -35,11 +41,12 @@ export class Publishers {
         throw new Refusal('ReplayedRequest', 'this signed publish request was already used: sign a new one');
       }
       this.publishRequests.set(streamId.toString(), timestamp);
-      return;
+      return 'creator';
     }
     const stored = this.o.store.keyHash(streamId);
     const ok = !!m && !!stored && timingSafeEqual(Buffer.from(sha256(m[1]), 'hex'), Buffer.from(stored.keySha256, 'hex'));
     if (!ok) throw new Refusal('Unauthorized', 'publishing needs the stream key as "Authorization: Bearer <key>"');
+    return 'key';
   }
 
   /** A request the stream's creator signed with their wallet within KEY_REQUEST_TTL_MS (throws 401/403/404/503). */

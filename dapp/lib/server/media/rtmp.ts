@@ -3,8 +3,10 @@
  * run as a child of this server with a generated configuration:
  * - an encoder publishes to rtmp://host:<port>/live with the stream key as the stream name;
  * - nginx asks `authorize` (over a loopback-only HTTP callback) before accepting; an unknown key is
- *   refused and nothing is written. An accepted stream is renamed to `s<streamId>` and pushed to an
- *   internal application that writes HLS, so the key never appears in a playlist or file name;
+ *   refused and nothing is written. It asks again every few seconds while the encoder publishes
+ *   (`on_update`): once the creator has replaced the key, the answer is no and nginx drops it.
+ *   An accepted stream is renamed to `s<streamId>` and pushed to an internal application that
+ *   writes HLS, so the key never appears in a playlist or file name;
  * - nginx writes HLS (1 s fragments) under `hlsDir/s<streamId>/`; the media server serves those files
  *   only to paying viewers (GET /hls/:streamId/:file, the same gate as WHEP);
  * - with an edge port, the same nginx also serves those files over HTTP to signed URLs only
@@ -61,10 +63,22 @@ export async function startRtmp(o: {
   chmodSync(dir, 0o755);
   chmodSync(hlsDir, 0o777);
 
+  /** Accepted publishers by nginx's client id → the key they published with (asked again on update). */
+  const sessions = new Map<string, string>();
   const callback = await listen((body) => {
     const form = new URLSearchParams(body);
     const key = form.get('name') ?? '';
+    const client = form.get('clientid') ?? '';
+    if (form.get('call') === 'update_publish') {
+      // nginx names the stream as renamed (s<id>) here: the key is the one kept at publish.
+      const kept = sessions.get(client);
+      if (kept === undefined || o.authorize(kept) !== undefined) return { status: 200 };
+      sessions.delete(client);
+      o.log?.('[rtmp] publishing ended: its stream key was replaced');
+      return { status: 403 };
+    }
     if (form.get('call') === 'publish_done') {
+      sessions.delete(client);
       // nginx names the stream as renamed (s<id>) or as published (the key), depending on when it ends.
       const id = /^s[0-9]{1,20}$/.test(key) ? BigInt(key.slice(1)) : o.authorize(key);
       if (id !== undefined) {
@@ -79,6 +93,7 @@ export async function startRtmp(o: {
       return { status: 401 };
     }
     o.log?.(`[rtmp] stream ${id}: publishing`);
+    if (client) sessions.set(client, key);
     o.onPublish?.(id);
     return { status: 302, location: `s${id}` };
   });
@@ -106,6 +121,9 @@ rtmp {
       deny play all;
       on_publish http://127.0.0.1:${callback.port}/publish;
       on_publish_done http://127.0.0.1:${callback.port}/publish_done;
+      # Asked again every 3 s while publishing: a key the creator replaced is dropped (403).
+      on_update http://127.0.0.1:${callback.port}/update;
+      notify_update_timeout 3s;
       push rtmp://127.0.0.1:${o.port}/hls;
     }
     application hls {

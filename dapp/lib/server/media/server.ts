@@ -130,6 +130,7 @@ export function createMediaServer(deps: MediaServerDeps) {
       { intervalMs: deps.gateIntervalMs ?? 250, onError: lkLog('a permission update or a sweep'), owner: () => deps.settler?.relayAddress },
     ),
     publishers: new Map(),
+    lastAdmission: new Map(),
   };
   lk?.rooms.start();
   lk?.gate.start();
@@ -183,7 +184,7 @@ export function createMediaServer(deps: MediaServerDeps) {
     viewers: (id) => (lk ? liveKitViewers(lk, id) : sfu.viewers(id).length) + hlsAudience.count(id),
     decide,
     broadcast(id, now) {
-      const plane = lk ? broadcastState(true, lk.rooms.lastLive(id), now) : sfu.broadcast(id, now);
+      const plane = lk ? broadcastState(lk.rooms.hasPublisher(id), lk.rooms.lastLive(id), now) : sfu.broadcast(id, now);
       const hls = hlsState(id, now);
       return { state: broadcastOf(plane, hls), plane, hls };
     },

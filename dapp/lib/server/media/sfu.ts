@@ -87,6 +87,9 @@ export class Publisher {
   /** The video codec the answer chose (set with the track; what its keyframes are depacketized as). */
   videoCodec: 'H264' | 'VP8' = 'VP8';
 
+  /** How it was let in (publishers.ts): a session admitted with the stream key ends when the key is replaced. */
+  admittedBy: 'key' | 'creator' = 'key';
+
   bind(kind: Kind, t: RTCRtpTransceiver, ssrc: number) {
     this.transceivers[kind] = t;
     this.ssrcs[kind] = ssrc;

@@ -318,6 +318,10 @@ export class LiveKitGate {
 export class LiveRooms {
   private readonly lastLiveAt = new Map<string, number>();
   private readonly viewers = new Map<string, number>();
+  /** Rooms with a publisher at the last poll (less those whose publisher this server removed since). */
+  private readonly publishing = new Set<string>();
+  /** Rooms whose publisher this server removed → until when their participants are read instead of the summary. */
+  private readonly ended = new Map<string, number>();
   private timer?: ReturnType<typeof setInterval>;
   private polled = false;
 
@@ -341,14 +345,41 @@ export class LiveRooms {
       const rooms = await this.plane.rooms.listRooms();
       const now = this.o.now?.() ?? Date.now();
       this.viewers.clear();
+      this.publishing.clear();
       for (const r of rooms) {
-        if (r.numPublishers > 0) this.lastLiveAt.set(r.name, now);
+        let publishing = r.numPublishers > 0;
+        const until = this.ended.get(r.name);
+        if (until !== undefined && now > until) this.ended.delete(r.name);
+        else if (until !== undefined && publishing) {
+          publishing = (await this.plane.rooms.listParticipants(r.name)).some((p) => p.tracks.length > 0);
+        }
+        if (publishing) {
+          this.lastLiveAt.set(r.name, now);
+          this.publishing.add(r.name);
+        }
         this.viewers.set(r.name, Math.max(0, r.numParticipants - r.numPublishers));
       }
       this.polled = true;
     } catch (e) {
       this.o.onError?.(e as Error);
     }
+  }
+
+  /**
+   * This server removed the stream's publisher: it is off air now ("reconnecting", as when a
+   * publisher's packets stop, until the window for that passes). LiveKit's room summary keeps
+   * counting the publisher for several seconds (measured: still live 5 s after the removal), so for
+   * the next 10 s the room's participants say whether someone publishes again.
+   */
+  publisherEnded(streamId: bigint): void {
+    const room = roomOf(streamId);
+    this.publishing.delete(room);
+    this.ended.set(room, (this.o.now?.() ?? Date.now()) + 10_000);
+  }
+
+  /** Whether the stream's room had a publisher at the last poll, and this server has not removed it since. */
+  hasPublisher(streamId: bigint): boolean {
+    return this.publishing.has(roomOf(streamId));
   }
 
   /** When the stream's room last had a publisher (0: never seen). */
@@ -359,7 +390,7 @@ export class LiveRooms {
   /** Whether the room had a publisher at the last poll (asks LiveKit now before the first poll). */
   async isLive(streamId: bigint): Promise<boolean> {
     if (!this.polled) await this.poll();
-    return this.lastLive(streamId) > 0 && (this.o.now?.() ?? Date.now()) - this.lastLive(streamId) <= 2 * (this.o.intervalMs ?? 1_000) + 500;
+    return this.hasPublisher(streamId) && (this.o.now?.() ?? Date.now()) - this.lastLive(streamId) <= 2 * (this.o.intervalMs ?? 1_000) + 500;
   }
 
   /** The streams whose room is live now (as `isLive`, from the last poll). */

@@ -1,6 +1,6 @@
 /**
  * Stream keys: `POST /api/streams/:stream/key` with the creator's signed request → 201 `{streamKey}`
- * (a new key; the old one stops working); `GET` → `{issued, issuedAtMs}` (never the key: only its hash is kept).
+ * (a new key; the old one stops working, and a session it let in ends); `GET` → `{issued, issuedAtMs}` (never the key: only its hash is kept).
  */
 import { randomBytes } from 'node:crypto';
 import { Refusal } from '../../refusals.ts';
@@ -8,6 +8,7 @@ import type { Route } from '../../router.ts';
 import { json } from '../http.ts';
 import { jsonBody, streamIdOf, type MediaContext } from '../context.ts';
 import { sha256, type Publishers } from '../publishers.ts';
+import { endKeySessions } from './publish.ts';
 
 export function keyRoutes(ctx: MediaContext, publishers: Publishers): Route[] {
   const { store } = ctx.deps;
@@ -27,6 +28,7 @@ export function keyRoutes(ctx: MediaContext, publishers: Publishers): Route[] {
         const streamKey = `vk_${randomBytes(24).toString('base64url')}`;
         store.setKeyHash(streamId, sha256(streamKey), timestamp);
         ctx.log(`[keys] stream ${streamId}: new stream key issued`);
+        await endKeySessions(ctx, streamId);
         return json(201, { streamKey });
       },
     },

@@ -22,7 +22,7 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
       path: '/whip/:stream',
       handler: async ({ req, params }) => {
         const streamId = streamIdOf(params.stream);
-        await publishers.check(streamId, req.headers.get('authorization'));
+        const admittedBy = await publishers.check(streamId, req.headers.get('authorization'));
         const offer = await sdpBody(req);
         if (lk) {
           checkSdp(offer, MAX_SDP_BYTES);
@@ -32,13 +32,15 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
             throw new Refusal('MediaPlaneUnavailable', `the media plane did not take the offer: ${e.message}`);
           });
           const resource = randomBytes(12).toString('base64url');
-          lk.publishers.set(resource, { streamId, location, token });
+          lk.publishers.set(resource, { streamId, location, token, admittedBy });
+          lk.lastAdmission.set(streamId.toString(), admittedBy);
           if (lk.publishers.size > 10_000) lk.publishers.delete(lk.publishers.keys().next().value!);
           void lk.rooms.poll();
           ctx.log(`[whip] stream ${streamId}: publisher connected to LiveKit room ${roomOf(streamId)}`);
           return new Response(answer, { status: 201, headers: { 'Content-Type': 'application/sdp', Location: `/whip/${streamId}/${resource}` } });
         }
         const { publisher, answer } = await sfu.publish(streamId, offer);
+        publisher.admittedBy = admittedBy;
         ctx.log(`[whip] stream ${streamId}: publisher ${publisher.id} connected (${Object.values(publisher.codecs).map((c) => c?.mimeType).join(', ')})`);
         return new Response(answer, { status: 201, headers: { 'Content-Type': 'application/sdp', Location: `/whip/${streamId}/${publisher.id}` } });
       },
@@ -54,6 +56,7 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
           lk.publishers.delete(params.resource);
           await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
           await lk.plane.remove(id, 'publisher').catch(() => false);
+          lk.rooms.publisherEnded(id);
           void lk.rooms.poll();
           ctx.log(`[whip] stream ${id}: publisher left LiveKit`);
         } else {
@@ -69,12 +72,44 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
       handler: async ({ req, params }) => {
         const streamId = streamIdOf(params.stream);
         if (!lk) throw new Refusal('NotOnLiveKit', 'this server takes video over WHIP (POST /whip/:streamId): it has no LiveKit plane');
-        await publishers.check(streamId, req.headers.get('authorization'));
+        const admittedBy = await publishers.check(streamId, req.headers.get('authorization'));
         const token = await lk.plane.publisherToken(streamId);
+        lk.lastAdmission.set(streamId.toString(), admittedBy);
         ctx.log(`[publish] stream ${streamId}: publisher token issued for LiveKit room ${roomOf(streamId)}`);
         return json(201, { url: lk.publicUrl ?? lk.plane.config.url, token, room: roomOf(streamId), identity: PUBLISHER_IDENTITY });
       },
     },
     { method: 'OPTIONS', path: '/whip/:stream', handler: () => new Response(null, { status: 204, headers: { Allow: 'POST, DELETE, OPTIONS' } }) },
   ];
+}
+
+/**
+ * A new stream key was issued: ends the sessions the old one let in (an encoder's WHIP session, on
+ * either plane), so a leaked key stops broadcasting when its creator replaces it. A camera let in by
+ * the creator's signature goes on. (RTMP sessions end at nginx's next update call: rtmp.ts.)
+ */
+export async function endKeySessions(ctx: MediaContext, streamId: bigint): Promise<number> {
+  let ended = 0;
+  if (ctx.lk) {
+    const lk = ctx.lk;
+    for (const [resource, pub] of lk.publishers) {
+      if (pub.streamId !== streamId || pub.admittedBy !== 'key') continue;
+      lk.publishers.delete(resource);
+      await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
+      ended++;
+    }
+    // The room's one publisher identity belongs to whoever was let in last: remove it only if that
+    // was the key (LiveKit may still hold the session even after the WHIP DELETE).
+    if (lk.lastAdmission.get(streamId.toString()) === 'key') {
+      lk.lastAdmission.delete(streamId.toString());
+      if (await lk.plane.remove(streamId, PUBLISHER_IDENTITY).catch(() => false)) ended = Math.max(ended, 1);
+      lk.rooms.publisherEnded(streamId);
+      void lk.rooms.poll();
+    }
+  } else {
+    const pub = ctx.sfu.publisher(streamId);
+    if (pub?.admittedBy === 'key' && (await ctx.sfu.unpublish(streamId, pub.id))) ended++;
+  }
+  if (ended) ctx.log(`[keys] stream ${streamId}: the old key's publishing session ended`);
+  return ended;
 }
