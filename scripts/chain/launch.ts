@@ -164,8 +164,9 @@ export async function startChain(env = process.env): Promise<Chain> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let exited: string | undefined;
+  const printed = () => output.join('').slice(-3000);
   child.on('exit', (code, signal) => {
-    exited = `${kind} exited (${signal ?? code}) before answering:\n${output.join('').slice(-3000)}`;
+    exited = `${kind} exited (${signal ?? code}) before answering:\n${printed()}`;
   });
   child.on('error', (e) => {
     exited = `${kind} could not start: ${e.message}`;
@@ -187,7 +188,7 @@ export async function startChain(env = process.env): Promise<Chain> {
     await stop();
     // What the chain printed is the only clue to why it never answered.
     if (e instanceof ChainStartError && !exited) {
-      throw new ChainStartError(`${e.message}; ${kind} (${cmd} ${args.join(' ')}) printed:\n${output.join('').slice(-3000) || '(nothing)'}`);
+      throw new ChainStartError(`${e.message}; ${kind} (${cmd} ${args.join(' ')}) printed:\n${printed() || '(nothing)'}`);
     }
     throw e;
   }

@@ -8,6 +8,7 @@ import type { TabChain, TabSettler } from './chain.ts';
 import { readBody } from './http.ts';
 import type { LiveKitGate, LiveKitPlane, LiveRooms } from './livekit/plane.ts';
 import type { Metrics } from './metrics.ts';
+import type { Admission } from './publishers.ts';
 import { Refusal } from '../refusals.ts';
 import type { Broadcast, Sfu, SfuOptions, Viewer } from './sfu.ts';
 import type { Store } from './store.ts';
@@ -62,9 +63,9 @@ export interface LiveKitContext {
   rooms: LiveRooms;
   gate: LiveKitGate;
   /** WHIP resources on LiveKit: our resource id → LiveKit's resource URL, the token that opened it, how it was let in. */
-  publishers: Map<string, { streamId: bigint; location: string; token: string; admittedBy: 'key' | 'creator' }>;
+  publishers: Map<string, { streamId: bigint; location: string; token: string; admittedBy: Admission }>;
   /** Per stream: how the last publisher let into its room got in (the room has one `publisher` identity). */
-  lastAdmission: Map<string, 'key' | 'creator'>;
+  lastAdmission: Map<string, Admission>;
 }
 
 export interface MediaContext {

@@ -37,6 +37,10 @@ describe('the media server metrics', () => {
     }
     expect(text).toMatch(/^# TYPE vilo_settlement_seconds histogram$/m);
     expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    // Bytes are handed over at each scrape: a second scrape counts them once, and adds what came since.
+    expect(await m.render(idle)).toMatch(/^vilo_bytes_forwarded_total 1500$/m);
+    m.forwarded(500);
+    expect(await m.render(idle)).toMatch(/^vilo_bytes_forwarded_total 2000$/m);
   });
 
   it('keep each server’s counts apart, and gauges say what is connected at the scrape', async () => {

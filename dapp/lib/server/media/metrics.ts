@@ -21,7 +21,21 @@ export class Metrics {
     hlsViewers: new Gauge({ name: 'vilo_hls_viewers', help: 'Sessions that fetched HLS (RTMP streams) in the last 10 s.', registers: this.registers }),
     viewersOpen: new Gauge({ name: 'vilo_viewers_receiving', help: 'Viewers the payment gate currently lets media through to.', registers: this.registers }),
   };
-  private readonly bytes = new Counter({ name: 'vilo_bytes_forwarded_total', help: 'Media bytes written to viewers (RTP over WebRTC, and HLS files).', registers: this.registers });
+  /**
+   * Bytes forwarded: added to for every packet to every viewer (the SFU's hot path), so a plain
+   * number, handed to prom-client only when it is scraped.
+   */
+  private forwardedBytes = 0;
+  private scrapedBytes = 0;
+  private readonly bytes = new Counter({
+    name: 'vilo_bytes_forwarded_total',
+    help: 'Media bytes written to viewers (RTP over WebRTC, and HLS files).',
+    registers: this.registers,
+    collect: () => {
+      this.bytes.inc(this.forwardedBytes - this.scrapedBytes);
+      this.scrapedBytes = this.forwardedBytes;
+    },
+  });
   private readonly acceptedVouchers = new Counter({ name: 'vilo_vouchers_accepted_total', help: 'Vouchers accepted by the relay.', registers: this.registers });
   private readonly rejectedVouchers = new Counter({ name: 'vilo_vouchers_rejected_total', help: 'Vouchers refused, by reason.', labelNames: ['reason'], registers: this.registers });
   private readonly denials = new Counter({ name: 'vilo_gate_denials_total', help: 'Playback refused or media cut, by reason.', labelNames: ['reason'], registers: this.registers });
@@ -37,7 +51,7 @@ export class Metrics {
 
   /** Media bytes written to a viewer. */
   forwarded(bytes: number) {
-    this.bytes.inc(bytes);
+    this.forwardedBytes += bytes;
   }
 
   accepted() {

@@ -16,6 +16,7 @@ import {
   type RTCRtpTransceiver,
   type PeerConfig,
 } from 'werift';
+import type { Admission } from './publishers.ts';
 
 /** An offer the SFU cannot take: refused as 400 MalformedSdp. */
 export class SdpError extends Refusal {
@@ -88,7 +89,7 @@ export class Publisher {
   videoCodec: 'H264' | 'VP8' = 'VP8';
 
   /** How it was let in (publishers.ts): a session admitted with the stream key ends when the key is replaced. */
-  admittedBy: 'key' | 'creator' = 'key';
+  admittedBy: Admission = 'key';
 
   bind(kind: Kind, t: RTCRtpTransceiver, ssrc: number) {
     this.transceivers[kind] = t;

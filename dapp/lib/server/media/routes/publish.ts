@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Refusal } from '../../refusals.ts';
 import type { Route } from '../../router.ts';
 import { json } from '../http.ts';
-import { MAX_SDP_BYTES, sdpBody, streamIdOf, type MediaContext } from '../context.ts';
+import { MAX_SDP_BYTES, sdpBody, streamIdOf, type LiveKitContext, type MediaContext } from '../context.ts';
 import { LiveKitRefusal, PUBLISHER_IDENTITY, roomOf } from '../livekit/plane.ts';
 import type { Publishers } from '../publishers.ts';
 import { checkSdp } from '../sfu.ts';
@@ -53,11 +53,8 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
         if (lk) {
           const pub = lk.publishers.get(params.resource);
           if (!pub || pub.streamId !== id) throw new Refusal('NoSuchResource', 'no such publishing session');
-          lk.publishers.delete(params.resource);
-          await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
-          await lk.plane.remove(id, 'publisher').catch(() => false);
-          lk.rooms.publisherEnded(id);
-          void lk.rooms.poll();
+          await closeWhipResource(lk, params.resource);
+          await removeRoomPublisher(lk, id);
           ctx.log(`[whip] stream ${id}: publisher left LiveKit`);
         } else {
           if (!(await sfu.unpublish(id, params.resource))) throw new Refusal('NoSuchResource', 'no such publishing session');
@@ -88,28 +85,40 @@ export function publishRoutes(ctx: MediaContext, publishers: Publishers): Route[
  * either plane), so a leaked key stops broadcasting when its creator replaces it. A camera let in by
  * the creator's signature goes on. (RTMP sessions end at nginx's next update call: rtmp.ts.)
  */
-export async function endKeySessions(ctx: MediaContext, streamId: bigint): Promise<number> {
-  let ended = 0;
+export async function endKeySessions(ctx: MediaContext, streamId: bigint): Promise<void> {
+  let ended = false;
   if (ctx.lk) {
     const lk = ctx.lk;
     for (const [resource, pub] of lk.publishers) {
       if (pub.streamId !== streamId || pub.admittedBy !== 'key') continue;
-      lk.publishers.delete(resource);
-      await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
-      ended++;
+      await closeWhipResource(lk, resource);
+      ended = true;
     }
     // The room's one publisher identity belongs to whoever was let in last: remove it only if that
     // was the key (LiveKit may still hold the session even after the WHIP DELETE).
     if (lk.lastAdmission.get(streamId.toString()) === 'key') {
       lk.lastAdmission.delete(streamId.toString());
-      if (await lk.plane.remove(streamId, PUBLISHER_IDENTITY).catch(() => false)) ended = Math.max(ended, 1);
-      lk.rooms.publisherEnded(streamId);
-      void lk.rooms.poll();
+      ended = (await removeRoomPublisher(lk, streamId)) || ended;
     }
   } else {
     const pub = ctx.sfu.publisher(streamId);
-    if (pub?.admittedBy === 'key' && (await ctx.sfu.unpublish(streamId, pub.id))) ended++;
+    ended = pub?.admittedBy === 'key' && (await ctx.sfu.unpublish(streamId, pub.id));
   }
   if (ended) ctx.log(`[keys] stream ${streamId}: the old key's publishing session ended`);
-  return ended;
+}
+
+/** Forgets a WHIP resource on LiveKit and asks LiveKit to close it (with the token that opened it). */
+async function closeWhipResource(lk: LiveKitContext, resource: string): Promise<void> {
+  const pub = lk.publishers.get(resource);
+  if (!pub) return;
+  lk.publishers.delete(resource);
+  await fetch(pub.location, { method: 'DELETE', headers: { Authorization: `Bearer ${pub.token}` } }).catch(() => {});
+}
+
+/** Removes the room's publisher; LIVE follows at once (LiveRooms.publisherEnded). Whether LiveKit had one to remove. */
+async function removeRoomPublisher(lk: LiveKitContext, streamId: bigint): Promise<boolean> {
+  const removed = await lk.plane.remove(streamId, PUBLISHER_IDENTITY).catch(() => false);
+  lk.rooms.publisherEnded(streamId);
+  void lk.rooms.poll();
+  return removed;
 }
